@@ -46,6 +46,10 @@ class Table:
     columns: dict[str, str]
     foreign_keys: dict[str, str] = field(default_factory=dict)  # column -> referenced table
     indexes: tuple[tuple[str, ...], ...] = ()
+    # A column only the authoritative source sets (results). Once a stored row has it, a row from
+    # another source (racecards) only fills gaps and never replaces a value, so racecards-then-results
+    # and results-then-racecards end with the same row.
+    authority: str | None = None
 
     @property
     def data_columns(self) -> list[str]:
@@ -113,6 +117,7 @@ _add(Table(
        tote_pl="text", tote_ex="text", tote_csf="text", tote_tricast="text",
        tote_trifecta="text"),
     indexes=(("date",), ("course_id", "date"), ("date", "has_result")),
+    authority="has_result",
 ))
 _add(Table(
     "ra_runners", ("race_id", "horse_id"),
@@ -132,6 +137,7 @@ _add(Table(
                   "jockey_id": "ra_mst_jockeys", "trainer_id": "ra_mst_trainers",
                   "owner_id": "ra_mst_owners"},
     indexes=(("horse_id",), ("jockey_id",), ("trainer_id",), ("owner_id",)),
+    authority="result_updated_at",
 ))
 
 # Order in which a write unit must be applied: every referenced table before its referrers.

@@ -1,0 +1,33 @@
+#!/usr/bin/env python3
+"""Backfill racecards and results into ra_races / ra_runners (and the entities they reference).
+
+Work runs in monthly chunks; each day is committed in one transaction and then checkpointed, so
+``--resume`` continues exactly where a crash or Ctrl+C left off. Exit codes: 0 done, 1 done with
+days in the error log, 2 usage error, 3 critical stop, 130 interrupted.
+"""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from utils.cli import build_parser, run_main, setup_logging  # noqa: E402
+
+EVENTS_OPTIONS = ("start_date", "end_date", "region_codes", "no_racecards", "no_results", "resume",
+                  "check_status", "checkpoint_file", "database_url", "demo", "log_format", "quiet")
+
+
+def main(argv=None) -> int:
+    args = build_parser("backfill_events.py", __doc__.splitlines()[0], EVENTS_OPTIONS).parse_args(argv)
+    setup_logging("backfill_events", log_format=args.log_format, quiet=args.quiet)
+    from utils.context import open_context
+    from utils.events_command import run_events
+
+    ctx = open_context(args.database_url, demo=args.demo, need_api=not args.check_status)
+    try:
+        return run_events(args, ctx)
+    finally:
+        ctx.close()
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,184 @@
+"""Checkpoint, error log and run lock for resumable backfills.
+
+Why this shape: a backfill runs for hours and is killed at random moments (Ctrl+C, SIGKILL, a
+reboot). The checkpoint records a day only after the database committed it, and every file is
+replaced atomically (temp file, fsync, rename, fsync of the folder), so after any crash the files
+hold either the previous or the next state, never a torn one. The lock is an ``flock`` on a side
+file: the kernel releases it when the process dies, so a SIGKILLed run never leaves a stale lock.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from utils.errors import CheckpointError, LockHeldError
+
+CHECKPOINT_VERSION = 1
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    """Write JSON so that readers only ever see the old or the new content, even after a crash."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise CheckpointError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, ensure_ascii=False, default=str)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise CheckpointError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _read_json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(
+            f"{what} {path} is unreadable or corrupt ({exc}); move it aside to start over") from None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class Checkpoint:
+    """What a run has committed. ``params`` must match for ``--resume`` to accept it."""
+
+    path: Path
+    params: dict[str, Any]
+    completed: set[date] = field(default_factory=set)
+    stats: dict[str, int] = field(default_factory=dict)
+    started_at: str = field(default_factory=_now)
+
+    @classmethod
+    def load(cls, path: Path) -> "Checkpoint | None":
+        data = _read_json(path, "checkpoint")
+        if data is None:
+            return None
+        try:
+            if data.get("version") != CHECKPOINT_VERSION:
+                raise ValueError(f"version {data.get('version')!r}, expected {CHECKPOINT_VERSION}")
+            return cls(path=Path(path), params=dict(data["params"]),
+                       completed={date.fromisoformat(d) for d in data["completed_dates"]},
+                       stats={k: int(v) for k, v in data["stats"].items()},
+                       started_at=str(data.get("started_at", _now())))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise CheckpointError(f"checkpoint {path} is not a valid checkpoint ({exc}); "
+                                  f"move it aside to start over") from None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": CHECKPOINT_VERSION,
+            "timestamp": _now(),
+            "started_at": self.started_at,
+            "start_date": self.params.get("start_date"),
+            "end_date": self.params.get("end_date"),
+            "params": self.params,
+            "stats": self.stats,
+            "completed_dates": sorted(d.isoformat() for d in self.completed),
+        }
+
+    def save(self) -> None:
+        atomic_write_json(self.path, self.to_json())
+
+    def mismatch(self, params: dict[str, Any]) -> list[str]:
+        """Names of the run parameters that differ from the checkpoint's."""
+        return [k for k in params if self.params.get(k) != params[k]]
+
+
+@dataclass
+class ErrorLog:
+    """``[{timestamp, chunk, date, endpoint, error}]`` for days that failed after all retries."""
+
+    path: Path
+    entries: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, path: Path) -> "ErrorLog":
+        data = _read_json(path, "error log")
+        if data is None:
+            return cls(Path(path))
+        if not isinstance(data, list) or not all(isinstance(e, dict) and "date" in e for e in data):
+            raise CheckpointError(f"error log {path} is not a list of error entries; move it aside")
+        return cls(Path(path), data)
+
+    def failed_dates(self) -> list[date]:
+        return sorted({date.fromisoformat(e["date"]) for e in self.entries})
+
+    def record(self, *, chunk: str, day: date, endpoint: str, error: str) -> None:
+        self.entries = [e for e in self.entries if e["date"] != day.isoformat()]
+        self.entries.append({"timestamp": _now(), "chunk": chunk, "date": day.isoformat(),
+                             "endpoint": endpoint, "error": error})
+        self.save()
+
+    def clear(self, day: date) -> None:
+        before = len(self.entries)
+        self.entries = [e for e in self.entries if e["date"] != day.isoformat()]
+        if len(self.entries) != before:
+            self.save()
+
+    def save(self) -> None:
+        atomic_write_json(self.path, self.entries)
+
+
+class RunLock:
+    """An exclusive, crash-safe lock beside the checkpoint (``<checkpoint>.lock``)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._fd: int | None = None
+
+    def acquire(self) -> "RunLock":
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise CheckpointError(f"cannot create lock file {self.path}: {exc.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise LockHeldError(
+                f"another backfill (pid {holder}) is running with {self.path.with_suffix('')}; "
+                f"wait for it to finish or use another --checkpoint-file") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> "RunLock":
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

@@ -1,0 +1,218 @@
+"""Shared command-line plumbing for every script: options, logging, secrets redaction, exit codes.
+
+Why one module: the three backfill scripts (and the helpers around them) take the same options with
+the same meaning. Each option is defined exactly once in ``OPTIONS``; a script lists the names it
+takes. ``run_main`` turns every typed error into a one-line message and a documented exit code,
+so a user never sees a traceback (it goes to the log file instead).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable, Iterable
+
+from utils.errors import ConfigError, DarkHorsesError, ExitCode
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+LOGS_DIR = REPO_ROOT / "logs"
+EARLIEST_DATE = date(1988, 1, 1)  # the API's results history starts here
+MAX_DAYS_AHEAD = 7               # racecards are published about a week ahead
+DEFAULT_REGIONS = ("gb", "ire")
+
+log = logging.getLogger("darkhorses")
+
+
+# --- option values ------------------------------------------------------------------------------
+def iso_date(text: str) -> date:
+    """argparse type for YYYY-MM-DD dates (a clear message instead of a traceback)."""
+    try:
+        return date.fromisoformat(text.strip())
+    except (ValueError, AttributeError):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date in the form YYYY-MM-DD") from None
+
+
+def region_code(text: str) -> str:
+    code = text.strip().lower()
+    if not code.isalpha() or not 1 < len(code) < 6:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a region code (e.g. gb, ire)")
+    return code
+
+
+def validate_range(start: date, end: date, *, today: date) -> None:
+    """Refuse ranges the API can never serve, before any call or write is made."""
+    if start < EARLIEST_DATE:
+        raise ConfigError(f"--start-date {start} is before {EARLIEST_DATE}, the start of the API's history")
+    if end < start:
+        raise ConfigError(f"--end-date {end} is before --start-date {start}")
+    latest = today + timedelta(days=MAX_DAYS_AHEAD)
+    if end > latest:
+        raise ConfigError(f"--end-date {end} is more than {MAX_DAYS_AHEAD} days ahead "
+                          f"(latest allowed: {latest})")
+
+
+# --- the options, each defined once ------------------------------------------------------------
+OPTIONS: dict[str, Callable[[argparse.ArgumentParser], object]] = {
+    "start_date": lambda p: p.add_argument(
+        "--start-date", type=iso_date, metavar="YYYY-MM-DD", help="first day to backfill"),
+    "end_date": lambda p: p.add_argument(
+        "--end-date", type=iso_date, metavar="YYYY-MM-DD", help="last day to backfill (default: today)"),
+    "region_codes": lambda p: p.add_argument(
+        "--region-codes", nargs="+", type=region_code, default=list(DEFAULT_REGIONS), metavar="CODE",
+        help="region codes to fetch (default: gb ire)"),
+    "no_racecards": lambda p: p.add_argument(
+        "--no-racecards", action="store_true", help="do not fetch racecards"),
+    "no_results": lambda p: p.add_argument(
+        "--no-results", action="store_true", help="do not fetch results"),
+    "resume": lambda p: p.add_argument(
+        "--resume", action="store_true",
+        help="continue from the checkpoint: only days not yet committed, failed days first"),
+    "check_status": lambda p: p.add_argument(
+        "--check-status", action="store_true",
+        help="print what is done and what remains (calls, time); makes no data calls and no writes"),
+    "checkpoint_file": lambda p: p.add_argument(
+        "--checkpoint-file", type=Path, metavar="PATH",
+        help="checkpoint JSON (default: logs/backfill_events_checkpoint.json)"),
+    "skip_masters": lambda p: p.add_argument(
+        "--skip-masters", action="store_true", help="do not refresh the master tables first"),
+    "dry_run": lambda p: p.add_argument(
+        "--dry-run", action="store_true", help="print the plan and touch nothing"),
+    "verify": lambda p: p.add_argument(
+        "--verify", action="store_true", help="run the verification checks after the backfill"),
+    "database_url": lambda p: p.add_argument(
+        "--database-url", metavar="URL",
+        help="postgresql://… or sqlite:///path (default: DATABASE_URL, SUPABASE_DB_URL, "
+             "SUPABASE_URL+SUPABASE_SERVICE_KEY, else sqlite:///data/darkhorses.db)"),
+    "demo": lambda p: p.add_argument(
+        "--demo", action="store_true",
+        help="run against the bundled Racing API simulator (in-process, loopback) instead of the real API"),
+    "log_format": lambda p: p.add_argument(
+        "--log-format", choices=("text", "json"), default="text", help="console/log line format"),
+    "quiet": lambda p: p.add_argument(
+        "--quiet", action="store_true", help="only warnings, errors and the final summary"),
+}
+
+
+def build_parser(prog: str, description: str, names: Iterable[str]) -> argparse.ArgumentParser:
+    """A parser with the named shared options, in the order given."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    for name in names:
+        OPTIONS[name](parser)
+    return parser
+
+
+# --- secrets and logging -----------------------------------------------------------------------
+_SECRETS: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a credential so that no log line can ever contain it."""
+    if value and len(value) >= 3:
+        _SECRETS.add(value)
+
+
+def redact(text: str) -> str:
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, "****")
+    return text
+
+
+class _RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = ()
+        return True
+
+
+class _JsonFormatter(logging.Formatter):
+    """One JSON object per line (``--log-format json``), for log shippers and cron mail filters."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload = {"ts": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                   "level": record.levelname.lower(), "logger": record.name,
+                   "msg": record.getMessage()}
+        payload.update(getattr(record, "fields", {}) or {})
+        if record.exc_info and self.with_traceback:
+            payload["traceback"] = redact(self.formatException(record.exc_info))
+        return json.dumps(payload, default=str, ensure_ascii=False)
+
+    def __init__(self, with_traceback: bool = False):
+        super().__init__()
+        self.with_traceback = with_traceback
+
+
+class _ConsoleFormatter(logging.Formatter):
+    """Message only: tracebacks never reach the console, only the log file."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return record.getMessage()
+
+
+def setup_logging(script: str, *, log_format: str = "text", quiet: bool = False,
+                  log_dir: Path = LOGS_DIR) -> Path | None:
+    """Console + per-run log file ``logs/<script>_YYYYMMDD_HHMMSS.log``; returns the file path.
+
+    The file always gets INFO and above (with tracebacks of unexpected errors); the console gets
+    INFO, or WARNING with ``--quiet``. Both pass through the secrets filter.
+    """
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.setLevel(logging.INFO)
+    for noisy in ("urllib3", "httpx", "httpcore", "hpack"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    fmt = _JsonFormatter() if log_format == "json" else _ConsoleFormatter()
+    console = logging.StreamHandler(sys.stdout)
+    console.setLevel(logging.WARNING if quiet else logging.INFO)
+    console.setFormatter(fmt)
+    console.addFilter(_RedactingFilter())
+    root.addHandler(console)
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        path = log_dir / f"{script}_{datetime.now():%Y%m%d_%H%M%S}.log"
+        file_handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        log.warning("cannot write a log file in %s (%s); logging to the console only", log_dir, exc)
+        return None
+    file_handler.setFormatter(_JsonFormatter(with_traceback=True) if log_format == "json" else logging.Formatter(
+        "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    file_handler.addFilter(_RedactingFilter())
+    root.addHandler(file_handler)
+    return path
+
+
+def load_environment() -> None:
+    """Environment first, then ``.env.local``, then ``.env`` (never overriding what is set)."""
+    from dotenv import load_dotenv
+
+    for name in (".env.local", ".env"):
+        path = REPO_ROOT / name
+        if path.is_file():
+            load_dotenv(path, override=False)
+    for var in ("RACING_API_PASSWORD", "SUPABASE_SERVICE_KEY"):
+        register_secret(os.environ.get(var))
+
+
+def run_main(main: Callable[[], int]) -> None:
+    """Run a script's main and exit with a documented code; no traceback ever reaches the user."""
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        print("Interrupted; nothing half-written. Re-run with --resume to continue.", file=sys.stderr)
+        code = ExitCode.INTERRUPTED
+    except ConfigError as exc:
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
+        code = ExitCode.USAGE
+    except DarkHorsesError as exc:
+        print(f"critical: {redact(str(exc))}", file=sys.stderr)
+        code = ExitCode.CRITICAL if exc.critical else ExitCode.PARTIAL
+    except Exception as exc:  # noqa: BLE001 - last line of defence: one line, details in the log
+        log.error("unexpected error", exc_info=True)
+        print(f"critical: unexpected {type(exc).__name__}: {redact(str(exc))[:300]} "
+              f"(details in the log file under logs/)", file=sys.stderr)
+        code = ExitCode.CRITICAL
+    sys.exit(int(code))

@@ -1,0 +1,94 @@
+"""The things every script needs for a run: the store, the API client (real or the bundled
+simulator for ``--demo``), and "today".
+
+Why here and not in each script: the choice of database, the banner naming it, the schema check
+and the demo wiring must behave the same in every entry point.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from utils.cli import load_environment, register_secret
+from utils.db_target import DatabaseTarget, resolve_database
+from utils.migrations import apply_migrations, check_schema
+from utils.stores import open_store
+
+log = logging.getLogger("darkhorses")
+
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "demo-password"
+DEMO_SEED = 42
+DEMO_RATE_SCALE = 4.0   # the demo runs with rate limits on, at four times the real speed
+
+
+@dataclass
+class RunContext:
+    target: DatabaseTarget
+    store: Any
+    client: Any = None
+    simulator: Any = None
+    today: date = field(default_factory=date.today)
+
+    def close(self) -> None:
+        if self.client is not None and hasattr(self.client, "close"):
+            self.client.close()
+        if self.simulator is not None:
+            self.simulator.stop()
+        self.store.close()
+
+
+def open_store_for(database_url: str | None, *, demo: bool = False):
+    """Resolve, announce and open the database; check (or, for the demo default, apply) the schema."""
+    load_environment()
+    target = resolve_database(database_url, os.environ)
+    register_secret(target.key)
+    log.info(target.banner())
+    store = open_store(target)
+    try:
+        if demo and target.kind == "sqlite":
+            applied = apply_migrations(store)
+            if applied:
+                log.info("Applied migrations: %s", ", ".join(applied))
+        check_schema(store)
+    except BaseException:
+        store.close()
+        raise
+    return target, store
+
+
+def start_demo_api(*, today: date | None = None, rate_scale: float = DEMO_RATE_SCALE):
+    """Start the bundled simulator on a free loopback port and a client wired to it."""
+    from utils.api_client import RacingAPIClient
+    from utils.simulator import RacingAPISimulator, SimulatorConfig
+
+    simulator = RacingAPISimulator(SimulatorConfig(
+        seed=DEMO_SEED, username=DEMO_USERNAME, password=DEMO_PASSWORD,
+        rate_limits=True, rate_limit_scale=rate_scale, today=today))
+    simulator.start()
+    log.info("Demo: Racing API simulator at %s (rate limits x%g)", simulator.base_url, rate_scale)
+    client = RacingAPIClient(DEMO_USERNAME, DEMO_PASSWORD, base_url=simulator.base_url,
+                             rate_scale=rate_scale)
+    return simulator, client
+
+
+def open_context(database_url: str | None, *, demo: bool, need_api: bool = True) -> RunContext:
+    target, store = open_store_for(database_url, demo=demo)
+    ctx = RunContext(target=target, store=store)
+    if not need_api:
+        return ctx
+    try:
+        if demo:
+            ctx.simulator, ctx.client = start_demo_api()
+        else:
+            from utils.api_client import RacingAPIClient
+
+            ctx.client = RacingAPIClient.from_env()
+            register_secret(os.environ.get("RACING_API_PASSWORD"))
+    except BaseException:
+        ctx.close()
+        raise
+    return ctx

@@ -1,0 +1,124 @@
+"""Dates, monthly chunks, plan windows and call/time estimates.
+
+Why separate from the backfill: ``--check-status`` and ``backfill_all --dry-run`` must say what a run
+would cost without touching the API or the database, and they must agree with what the backfill
+really does. Both use these functions.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Iterable, Iterator
+
+RACECARD_HISTORY_START = date(2023, 1, 23)   # racecards/pro has no earlier history
+RACECARD_DAYS_AHEAD = 7                      # future cards are published about a week ahead
+RESULTS_FREE_WINDOW_DAYS = 365               # older results need the historical add-on
+RESULTS_PAGE_SIZE = 100                      # the API's maximum page for /v1/results
+SPEC_RATE_LIMITS = {"regions": 1.0, "courses": 1.0, "racecards": 2.0, "results": 5.0, "horses": 5.0}
+
+
+def days_between(start: date, end: date) -> Iterator[date]:
+    day = start
+    while day <= end:
+        yield day
+        day += timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A calendar month (or the partial first/last month) of the range."""
+
+    index: int   # 1-based
+    start: date
+    end: date
+
+    @property
+    def label(self) -> str:
+        return f"{self.start} to {self.end}"
+
+    def days(self) -> list[date]:
+        return list(days_between(self.start, self.end))
+
+
+def month_chunks(start: date, end: date) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    chunk_start = start
+    while chunk_start <= end:
+        next_month = (chunk_start.replace(day=1) + timedelta(days=32)).replace(day=1)
+        chunk_end = min(end, next_month - timedelta(days=1))
+        chunks.append(Chunk(len(chunks) + 1, chunk_start, chunk_end))
+        chunk_start = chunk_end + timedelta(days=1)
+    return chunks
+
+
+def chunk_of(day: date, chunks: Iterable[Chunk]) -> Chunk:
+    for chunk in chunks:
+        if chunk.start <= day <= chunk.end:
+            return chunk
+    raise ValueError(f"{day} is outside the planned range")
+
+
+def racecards_servable(day: date, today: date) -> bool:
+    """Whether /v1/racecards/pro can have a card for ``day`` (no call is made otherwise)."""
+    return RACECARD_HISTORY_START <= day <= today + timedelta(days=RACECARD_DAYS_AHEAD)
+
+
+def results_servable(day: date, today: date) -> bool:
+    """Results exist only for days that have happened."""
+    return day <= today
+
+
+def results_need_addon(day: date, today: date) -> bool:
+    return day < today - timedelta(days=RESULTS_FREE_WINDOW_DAYS)
+
+
+def expected_races(day: date) -> float:
+    """GB+IRE races expected on a day, from the volumes in the API notes (for estimates only)."""
+    if day.month == 12 and day.day in (24, 25):
+        return 0.0
+    by_weekday = (28, 28, 33, 36, 38, 58, 30)  # Monday .. Sunday
+    summer = 1.15 if 5 <= day.month <= 8 else 1.0
+    return by_weekday[day.weekday()] * summer
+
+
+@dataclass
+class Estimate:
+    days: int
+    results_calls: int
+    racecard_calls: int
+    racecard_days_skipped: int
+
+    def seconds(self, limits: dict[str, float] = SPEC_RATE_LIMITS) -> float:
+        """Wall time at the rate limits; results and racecards are fetched concurrently."""
+        return max(self.results_calls / limits["results"], self.racecard_calls / limits["racecards"])
+
+
+def estimate(days: Iterable[date], today: date, *, results: bool = True,
+             racecards: bool = True, pages_per_day: int | None = None) -> Estimate:
+    """Calls needed for ``days``: one results call per 100 races, one racecard call per servable day."""
+    day_list = list(days)
+    results_calls = 0
+    racecard_calls = 0
+    skipped = 0
+    for day in day_list:
+        if results and results_servable(day, today):
+            pages = pages_per_day or max(1, math.ceil(expected_races(day) / RESULTS_PAGE_SIZE))
+            results_calls += pages
+        if racecards:
+            if racecards_servable(day, today):
+                racecard_calls += 1
+            else:
+                skipped += 1
+    return Estimate(len(day_list), results_calls, racecard_calls, skipped)
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"

@@ -1,0 +1,89 @@
+"""How a run reports itself: chunk banners, a progress bar on a terminal, plain lines elsewhere.
+
+Why two modes: users watch long runs in tmux (a live bar with ETA is what they want) but also run
+them under nohup or cron, where a bar's carriage returns turn the log into noise. The bar is shown
+only when stderr is a terminal and ``--quiet`` is off; every banner also goes through ``logging`` so
+that the log file and ``--log-format json`` carry the same facts.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from datetime import date
+
+from utils.planning import Chunk, format_duration
+
+log = logging.getLogger("darkhorses.progress")
+
+
+class ConsoleProgress:
+    """Progress for the events backfill (implements ``utils.backfill.Progress``)."""
+
+    def __init__(self, total_days: int, *, quiet: bool = False, show_bar: bool | None = None):
+        self.total_days = total_days
+        self.done = 0
+        self.races = 0
+        self.runners = 0
+        self.failed = 0
+        self.started = time.monotonic()
+        if show_bar is None:
+            show_bar = sys.stderr.isatty() and not quiet
+        self._bar = self._make_bar() if show_bar else None
+
+    def _make_bar(self):
+        from tqdm import tqdm
+
+        return tqdm(total=self.total_days, unit="day", dynamic_ncols=True, leave=True,
+                    file=sys.stderr, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} days "
+                                                "[{elapsed}<{remaining}] {postfix}")
+
+    def chunk_started(self, chunk: Chunk, total_chunks: int) -> None:
+        self._write("=" * 70)
+        self._write(f"CHUNK {chunk.index}/{total_chunks}: {chunk.label}",
+                    chunk=chunk.index, chunks=total_chunks, range=chunk.label)
+        self._write("=" * 70)
+
+    def day_done(self, outcome) -> None:
+        self.done += 1
+        self.races += outcome.races
+        self.runners += outcome.runners
+        if self._bar is not None:
+            self._bar.update(1)
+            self._bar.set_postfix_str(f"races={self.races:,} runners={self.runners:,}")
+        else:
+            log.debug("%s: %d races, %d runners", outcome.day, outcome.races, outcome.runners)
+
+    def day_failed(self, day: date, failure) -> None:
+        self.failed += 1
+        if self._bar is not None:
+            self._bar.update(1)
+        log.warning("%s: FAILED (%s) - recorded in the error log; --resume retries it", day, failure)
+
+    def chunk_finished(self, chunk: Chunk, totals: dict[str, int]) -> None:
+        eta = self.eta_seconds()
+        self._write(
+            f"  stored {totals['races']:,} races, {totals['runners']:,} runners; "
+            f"{totals['entities']:,} entity rows extracted; {totals['failed_days']} failed days"
+            f" | overall {self.done}/{self.total_days} days"
+            + (f", ETA {format_duration(eta)}" if eta is not None else ""),
+            chunk=chunk.index, **totals)
+
+    def eta_seconds(self) -> float | None:
+        finished = self.done + self.failed
+        if not finished:
+            return None
+        rate = (time.monotonic() - self.started) / finished
+        return rate * max(0, self.total_days - finished)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def _write(self, message: str, **fields) -> None:
+        if self._bar is not None:
+            self._bar.clear()
+        log.info(message, extra={"fields": fields} if fields else None)
+        if self._bar is not None:
+            self._bar.refresh()
