@@ -1,0 +1,35 @@
+# DarkHorses: two commands set everything up on a fresh machine.
+#   make demo  - backfill two recent months from the bundled Racing API simulator into SQLite
+#   make test  - the full test suite
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+DEMO_END   := $(shell date -d 'yesterday' +%F 2>/dev/null)
+DEMO_START := $(shell date -d '61 days ago' +%F 2>/dev/null)
+
+.PHONY: venv demo test reliability bench clean-demo
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+demo: venv
+	$(PY) scripts/init_db.py --database-url sqlite:///data/demo.db
+	$(PY) scripts/backfill_all.py --demo --database-url sqlite:///data/demo.db \
+		--start-date $(DEMO_START) --end-date $(DEMO_END) --verify
+
+test: venv
+	$(PY) -m pytest -q
+
+reliability: venv
+	$(PY) -m pytest -q -m reliability tests/reliability
+
+bench: venv
+	$(PY) benchmarks/run_all.py
+
+clean-demo:
+	rm -f data/demo.db data/demo.db-wal data/demo.db-shm logs/demo_*
