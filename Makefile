@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO_END   := $(shell date -d 'yesterday' +%F 2>/dev/null)
-DEMO_START := $(shell date -d '61 days ago' +%F 2>/dev/null)
+DEMO_START := $(shell date -d "61 days ago" +%F 2>/dev/null)
 
 .PHONY: venv demo test reliability bench clean-demo
 
@@ -19,8 +19,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 demo: venv
 	$(PY) scripts/init_db.py --database-url sqlite:///data/demo.db
-	$(PY) scripts/backfill_all.py --demo --database-url sqlite:///data/demo.db \
-		--start-date $(DEMO_START) --end-date $(DEMO_END) --verify
+	$(PY) scripts/backfill_all.py --demo --start-date $(DEMO_START) --end-date $(DEMO_END) --verify
 
 test: venv
 	$(PY) -m pytest -q

@@ -153,7 +153,7 @@ class _ConsoleFormatter(logging.Formatter):
 
 
 def setup_logging(script: str, *, log_format: str = "text", quiet: bool = False,
-                  log_dir: Path = LOGS_DIR) -> Path | None:
+                  log_dir: Path | None = LOGS_DIR) -> Path | None:
     """Console + per-run log file ``logs/<script>_YYYYMMDD_HHMMSS.log``; returns the file path.
 
     The file always gets INFO and above (with tracebacks of unexpected errors); the console gets
@@ -171,6 +171,8 @@ def setup_logging(script: str, *, log_format: str = "text", quiet: bool = False,
     console.setFormatter(fmt)
     console.addFilter(_RedactingFilter())
     root.addHandler(console)
+    if log_dir is None:   # e.g. --dry-run, which must touch nothing
+        return None
     try:
         log_dir.mkdir(parents=True, exist_ok=True)
         path = log_dir / f"{script}_{datetime.now():%Y%m%d_%H%M%S}.log"

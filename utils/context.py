@@ -23,6 +23,9 @@ DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-password"
 DEMO_SEED = 42
 DEMO_RATE_SCALE = 4.0   # the demo runs with rate limits on, at four times the real speed
+# The demo's own embedded database: simulated data must never land in a real database that
+# DATABASE_URL/SUPABASE_* point at, so --demo honours only an explicit --database-url.
+DEMO_DATABASE_URL = "sqlite:///data/demo.db"
 
 
 @dataclass
@@ -44,6 +47,8 @@ class RunContext:
 def open_store_for(database_url: str | None, *, demo: bool = False):
     """Resolve, announce and open the database; check (or, for the demo default, apply) the schema."""
     load_environment()
+    if demo and not database_url:
+        database_url = DEMO_DATABASE_URL
     target = resolve_database(database_url, os.environ)
     register_secret(target.key)
     log.info(target.banner())

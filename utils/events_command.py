@@ -36,7 +36,11 @@ class RunFiles:
         return self.checkpoint.with_name(self.checkpoint.name + ".lock")
 
     @classmethod
-    def from_option(cls, checkpoint_file: Path | None) -> "RunFiles":
+    def from_option(cls, checkpoint_file: Path | None, *, demo: bool = False) -> "RunFiles":
+        """The checkpoint and error log of a run; demo runs keep their own pair."""
+        if checkpoint_file is None and demo:
+            return cls(LOGS_DIR / "demo_backfill_events_checkpoint.json",
+                       LOGS_DIR / "demo_backfill_events_errors.json")
         if checkpoint_file is None:
             return cls(DEFAULT_CHECKPOINT, DEFAULT_ERROR_LOG)
         path = Path(checkpoint_file).expanduser().resolve()
@@ -145,7 +149,8 @@ def _prepare_checkpoint(request: EventsRequest, files: RunFiles, resume: bool) -
 
 def run_events(args: argparse.Namespace, ctx, *, install_signals: bool = True) -> ExitCode:
     """Run (or report on) the events backfill for parsed options; returns the exit code."""
-    files = RunFiles.from_option(getattr(args, "checkpoint_file", None))
+    files = RunFiles.from_option(getattr(args, "checkpoint_file", None),
+                                 demo=getattr(args, "demo", False))
     request = request_from_args(args, files, ctx.today)
     if getattr(args, "check_status", False):
         print_status(request, files, ctx.store, ctx.today)

@@ -1,0 +1,37 @@
+#!/usr/bin/env python3
+"""Run the whole backfill: master tables, then racecards + results for the range, in-process.
+
+Exit codes: 0 done, 1 done with days in the error log or failed checks, 2 usage error,
+3 critical stop (masters failure, auth, plan window, database loss), 130 interrupted.
+"""
+import sys
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from utils.cli import build_parser, run_main, setup_logging  # noqa: E402
+
+ALL_OPTIONS = ("start_date", "end_date", "region_codes", "skip_masters", "resume", "dry_run",
+               "verify", "checkpoint_file", "database_url", "demo", "log_format", "quiet")
+
+
+def main(argv=None) -> int:
+    args = build_parser("backfill_all.py", __doc__.splitlines()[0], ALL_OPTIONS).parse_args(argv)
+    from utils.all_command import print_plan, run_all
+
+    if args.dry_run:
+        setup_logging("backfill_all", log_format=args.log_format, quiet=args.quiet, log_dir=None)
+        return print_plan(args, date.today())
+    setup_logging("backfill_all", log_format=args.log_format, quiet=args.quiet)
+    from utils.context import open_context
+
+    ctx = open_context(args.database_url, demo=args.demo)
+    try:
+        return run_all(args, ctx)
+    finally:
+        ctx.close()
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,86 @@
+"""The ``backfill_all`` orchestrator: masters, then events, in-process, then an optional verification.
+
+Why in-process rather than subprocesses: one store connection, one simulator for ``--demo``, one
+log, and typed errors instead of parsing another process's exit code. A masters failure stops the
+run (exit 3) before any event work, because events reference courses and regions.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+from utils import planning
+from utils.cli import validate_range
+from utils.db_target import resolve_database
+from utils.errors import ConfigError, DarkHorsesError, ExitCode
+from utils.events_command import RunFiles, request_from_args, run_events
+
+log = logging.getLogger("darkhorses")
+
+MASTERS_CALLS = {"regions": 1, "courses": 1}
+
+
+def print_plan(args: argparse.Namespace, today) -> ExitCode:
+    """``--dry-run``: steps, ranges, calls and time at the real limits, store; touches nothing."""
+    from utils.cli import load_environment
+    from utils.context import DEMO_DATABASE_URL
+
+    load_environment()
+    url = args.database_url or (DEMO_DATABASE_URL if args.demo else None)
+    target = resolve_database(url, os.environ)
+    files = RunFiles.from_option(args.checkpoint_file, demo=args.demo)
+    request = request_from_args(args, files, today)
+    log.info("Plan (dry run: nothing is called or written)")
+    log.info("  %s", target.banner())
+    step = 1
+    if not args.skip_masters:
+        seconds = sum(MASTERS_CALLS.values()) / planning.SPEC_RATE_LIMITS["regions"]
+        log.info("  %d. masters: regions (all), courses (%s), bookmakers (static): %d calls, ~%s",
+                 step, " ".join(request.regions), sum(MASTERS_CALLS.values()),
+                 planning.format_duration(seconds))
+        step += 1
+    days = list(planning.days_between(request.start, request.end))
+    est = planning.estimate(days, today, results=request.results, racecards=request.racecards)
+    log.info("  %d. events %s to %s: %d days in %d monthly chunks; results ~%d calls (5/s), "
+             "racecards %d calls (2/s), %d days without racecards; ~%s at the real rate limits",
+             step, request.start, request.end, est.days,
+             len(planning.month_chunks(request.start, request.end)), est.results_calls,
+             est.racecard_calls, est.racecard_days_skipped, planning.format_duration(est.seconds()))
+    if any(planning.results_need_addon(d, today) for d in days) and request.results:
+        log.info("     note: days before %s need the historical results add-on",
+                 today - __import__("datetime").timedelta(days=planning.RESULTS_FREE_WINDOW_DAYS))
+    if args.verify:
+        log.info("  %d. verification checks", step + 1)
+    return ExitCode.OK
+
+
+def run_all(args: argparse.Namespace, ctx) -> ExitCode:
+    """Masters (unless skipped), events, then verification (``--verify``) and the summary table."""
+    from utils.masters import run_masters
+    from utils.verification import format_counts, record_counts, verify
+
+    if not args.resume and args.start_date is None:
+        raise ConfigError("--start-date is required (or use --resume to continue a previous run)")
+    if not args.resume:
+        validate_range(args.start_date, args.end_date or ctx.today, today=ctx.today)
+    if not args.skip_masters:
+        log.info("STEP 1: masters")
+        try:
+            run_masters(ctx.client, ctx.store, args.region_codes)
+        except DarkHorsesError as exc:
+            log.error("Masters failed (%s); no event work was started", exc)
+            return ExitCode.CRITICAL
+    log.info("STEP 2: events")
+    code = run_events(args, ctx)
+    log.info("Summary:")
+    for line in format_counts(record_counts(ctx.store)):
+        log.info(line)
+    if args.verify and code in (ExitCode.OK, ExitCode.PARTIAL):
+        files = RunFiles.from_option(args.checkpoint_file, demo=args.demo)
+        request = request_from_args(argparse.Namespace(**{**vars(args), "resume": True}), files, ctx.today)
+        ok = verify(ctx.store, request.start, request.end, today=ctx.today,
+                    log=logging.getLogger("darkhorses.verify"))
+        if not ok and code == ExitCode.OK:
+            code = ExitCode.PARTIAL
+    return code
