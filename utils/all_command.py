@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+from datetime import timedelta
 
 from utils import planning
 from utils.cli import validate_range
@@ -49,7 +50,7 @@ def print_plan(args: argparse.Namespace, today) -> ExitCode:
              est.racecard_calls, est.racecard_days_skipped, planning.format_duration(est.seconds()))
     if any(planning.results_need_addon(d, today) for d in days) and request.results:
         log.info("     note: days before %s need the historical results add-on",
-                 today - __import__("datetime").timedelta(days=planning.RESULTS_FREE_WINDOW_DAYS))
+                 today - timedelta(days=planning.RESULTS_FREE_WINDOW_DAYS))
     if args.verify:
         log.info("  %d. verification checks", step + 1)
     return ExitCode.OK
