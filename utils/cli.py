@@ -83,6 +83,21 @@ OPTIONS: dict[str, Callable[[argparse.ArgumentParser], object]] = {
         "--dry-run", action="store_true", help="print the plan and touch nothing"),
     "verify": lambda p: p.add_argument(
         "--verify", action="store_true", help="run the verification checks after the backfill"),
+    "incremental": lambda p: p.add_argument(
+        "--incremental", action="store_true",
+        help="daily mode: from the last day with results in the database minus 2 days, to today, "
+             "plus the racecards the API serves ahead"),
+    "enrich_horses": lambda p: p.add_argument(
+        "--enrich-horses", action="store_true",
+        help="after the events, fetch /horses/{id}/pro profiles for horses that lack one"),
+    "max_horses": lambda p: p.add_argument(
+        "--max-horses", type=int, metavar="N", help="enrich at most N horses this run"),
+    "since": lambda p: p.add_argument(
+        "--since", type=iso_date, metavar="YYYY-MM-DD",
+        help="only horses that ran on or after this date"),
+    "refresh": lambda p: p.add_argument(
+        "--refresh", action="store_true",
+        help="also fetch horses that already carry dob/colour/breeder from racecards"),
     "database_url": lambda p: p.add_argument(
         "--database-url", metavar="URL",
         help="postgresql://… or sqlite:///path (default: DATABASE_URL, SUPABASE_DB_URL, "

@@ -87,3 +87,38 @@ class ConsoleProgress:
         log.info(message, extra={"fields": fields} if fields else None)
         if self._bar is not None:
             self._bar.refresh()
+
+
+class CountProgress:
+    """A bar (terminal) or periodic lines (nohup/cron) over a known number of items, with ETA."""
+
+    def __init__(self, total: int, unit: str, *, quiet: bool = False, show_bar: bool | None = None):
+        self.total = total
+        self.unit = unit
+        self.done = 0
+        self.started = time.monotonic()
+        if show_bar is None:
+            show_bar = sys.stderr.isatty() and not quiet
+        self._bar = None
+        if show_bar:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, unit=unit, dynamic_ncols=True, file=sys.stderr)
+
+    def advance_to(self, done: int, note: str = "") -> None:
+        step = done - self.done
+        self.done = done
+        if self._bar is not None:
+            self._bar.update(step)
+            if note:
+                self._bar.set_postfix_str(note)
+            return
+        elapsed = time.monotonic() - self.started
+        eta = elapsed / done * (self.total - done) if done else 0.0
+        log.info("%s/%s %s %s ETA %s", f"{done:,}", f"{self.total:,}", self.unit, note,
+                 format_duration(eta))
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

@@ -14,6 +14,7 @@ strings, missing values are ``""``, ratings are sometimes ``"-"``.
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import random
@@ -84,11 +85,11 @@ FIRST_NAMES = ("James William Oisin Ryan Tom Harry Paul Rossa Hollie Rachael Jac
                "Ciarán Conor Darragh Zoë Órla Siobhán Saffie Hayley Callum David Richard Rob Luke Kieran "
                "Billy Jamie Aidan Dylan Mark Gavin Shane Davy Patrick Rex Harriet Megan Chloë Niamh "
                "Aoife Eoin Cathal Donnacha Séamus Daniel Joe Adam Sam Ben Charlie").split()
-SURNAMES = ("Murphy Moore Doyle Buick Kingscote Hughes Mullins Elliott Henderson Nicholls Skelton O'Brien "
-            "Ó Dubhghaill Ní Mhurchú Blackmore Townend Walsh Kennedy de Boinville Bowen Cobden Johnson Fahey "
-            "Haggas Gosden Appleby Stoute Varian Johnston Dascombe Hannon Balding Channon Crowley Atzeni "
-            "Spencer Hanagan Fanning Levey McMonagle Foley Meade Cromwell Dunne Hogan Kelly Tudhope "
-            "Lee Dáiríre Mac Giolla Brennan Russell Scudamore Twiston-Davies King Pauling Curran").split()
+SURNAMES = ("Murphy|Moore|Doyle|Buick|Kingscote|Hughes|Mullins|Elliott|Henderson|Nicholls|Skelton|O'Brien|"
+            "Ó Dubhghaill|Ní Mhurchú|Blackmore|Townend|Walsh|Kennedy|de Boinville|Bowen|Cobden|Johnson|Fahey|"
+            "Haggas|Gosden|Appleby|Stoute|Varian|Johnston|Dascombe|Hannon|Balding|Channon|Crowley|Atzeni|"
+            "Spencer|Hanagan|Fanning|Levey|McMonagle|Foley|Meade|Cromwell|Dunne|Hogan|Kelly|Tudhope|"
+            "Lee|Mac Giolla Phádraig|Brennan|Russell|Scudamore|Twiston-Davies|King|Pauling|Curran").split("|")
 GB_TOWNS = ("Newmarket, Suffolk|Lambourn, Berks|Malton, N Yorks|Middleham, N Yorks|Epsom, Surrey|"
             "Ditcheat, Somerset|Upper Lambourn, Berks|Hambleton, N Yorks|Naunton, Glos|Kinneston, Perth & Kinross|"
             "Marlborough, Wilts|Cheltenham, Glos|Newmarket, Suffolk|Willoughton, Lincs").split("|")
@@ -111,6 +112,7 @@ GOINGS_IRE = ("Yielding", "Yielding To Soft", "Good", "Soft", "Heavy", "Good To 
 GOINGS_AW = ("Standard", "Standard", "Standard To Slow", "Standard To Fast")
 NONFINISH = ("PU",) * 8 + ("F",) * 4 + ("UR",) * 3 + ("BD", "RO", "SU", "RR")
 MARGIN_WORDS = (("nse", 0.05), ("shd", 0.1), ("hd", 0.2), ("snk", 0.25), ("nk", 0.3))
+WORD_MARGINS = {word for word, _ in MARGIN_WORDS}
 NR_REASONS = ("self certificate", "vet's certificate", "going", "not eligible", "ground")
 COMMENTS_WIN = ("Led, ridden clear over 1f out, kept on well", "Held up, headway 2f out, led inside final furlong",
                 "Tracked leaders, went on 2 out, stayed on strongly", "Prominent, led over 1f out, ran on")
@@ -161,15 +163,23 @@ def _lengths(x: float) -> str:
     return text[1:] if text.startswith("0.") else text
 
 
-def _price_decimal(frac: str) -> float:
+def _fraction_to_decimal(frac: str) -> float:
     if frac == "Evs":
         return 2.0
     num, den = frac.split("/")
     return int(num) / int(den) + 1
 
 
+PRICE_DECIMAL = {p: _fraction_to_decimal(p) for p in PRICES}
+_price_decimal = PRICE_DECIMAL.__getitem__
+
+
 def _nearest_price(decimal_odds: float) -> str:
-    return min(PRICES, key=lambda p: abs(_price_decimal(p) - decimal_odds))
+    """The ladder price closest to a decimal price (the ladder is ascending, so bisect)."""
+    values = list(PRICE_DECIMAL.values())
+    i = bisect.bisect_left(values, decimal_odds)
+    candidates = PRICES[max(0, i - 1): i + 1]
+    return min(candidates, key=lambda p: abs(PRICE_DECIMAL[p] - decimal_odds))
 
 
 def _distance_text(furlongs: float) -> str:
@@ -322,7 +332,7 @@ def _meeting_counts(rng: random.Random, day: date) -> tuple[int, int]:
 def _eligible(course: Course, day: date) -> bool:
     if course.kind == "X":
         return False
-    summer, winter = 5 <= day.month <= 9, day.month in (11, 12, 1, 2, 3)
+    winter = day.month in (11, 12, 1, 2, 3)
     return not ((course.kind == "F" and winter) or (course.kind == "J" and day.month in (6, 7)))
 
 
@@ -496,7 +506,7 @@ def _entries(rng: random.Random, seed: int, core: RaceCore) -> list[Entry]:
             jockey=_jockey(seed, jockeys[i]), lbs=weights[i], sp=prices[i], headgear=rng.choice(HEADGEAR),
             rating="-" if unrated else str(rating), rpr="-" if rng.random() < 0.05 else str(rating + rng.randint(-5, 12)),
             ts="-" if rng.random() < 0.1 else str(max(1, rating - rng.randint(0, 25)))))
-    for entry in rng.sample(entries, min(len(entries) - 2, _stochastic_round(rng, 0.06 * len(entries)))):
+    for entry in rng.sample(entries, max(0, min(len(entries) - 2, _stochastic_round(rng, 0.06 * len(entries))))):
         entry.non_runner = rng.choice(NR_REASONS)
     return entries
 
@@ -537,7 +547,7 @@ def _positions(rng: random.Random, core: RaceCore, order: list[Entry]) -> list[d
             btn, dist = _margin(rng, jumps)
         total += dist
         pos = pos if (dead_heat and i == 1) else i + 1
-        ovr = "0" if i == 0 else (btn if total == dist and not dist == 0 and btn in dict(MARGIN_WORDS) else _lengths(total))
+        ovr = btn if i == 1 and btn in WORD_MARGINS else _lengths(total)
         rows.append({"entry": entry, "position": str(pos), "btn": btn, "ovr_btn": ovr, "lengths": total})
     if rng.random() < 0.003 and len(rows) > 3:
         rows[-1]["position"] = "DSQ"
@@ -677,20 +687,18 @@ def _card_runner(rng: random.Random, core: RaceCore, entry: Entry) -> dict:
         "headgear_run": "1" if entry.headgear and rng.random() < 0.2 else "", "wind_surgery": "1" if rng.random() < 0.04 else "",
         "wind_surgery_run": "", "past_results_flags": rng.sample(["C", "D", "CD", "BF"], rng.randint(0, 2)),
         "lbs": str(entry.lbs), "ofr": entry.rating, "rpr": entry.rpr, "ts": entry.ts,
-        "jockey": entry.jockey["name"] + (f"({entry.jockey['claim']})" if entry.jockey["claim"] != "0" else ""),
+        "jockey": entry.jockey["name"],
         "jockey_id": entry.jockey["id"], "silk_url": _silk(horse), "last_run": str(rng.randint(7, 400)) if runs else "",
         "form": _form(rng) if runs else "", "trainer_rtf": str(rng.randint(0, 80)), "odds": _odds_list(rng, entry, core.day),
     }
 
 
 def _racecard(rng: random.Random, core: RaceCore, entries: list[Entry]) -> dict:
-    course, symbol = core.meeting.course, "€" if core.meeting.course.region_code == "ire" else "£"
-    fields = _race_fields(core)
-    fields.pop("age_band")
+    symbol = "€" if core.meeting.course.region_code == "ire" else "£"
     return {
-        **fields, "off_time": _twelve_hour(core.off_dt.time()), "distance_round": _distance_text(round(core.furlongs)),
+        **_race_fields(core), "off_time": _twelve_hour(core.off_dt.time()), "distance_round": _distance_text(round(core.furlongs)),
         "distance": _distance_text(core.furlongs), "distance_f": f"{core.furlongs:.1f}", "sex_restriction": core.sex_rest,
-        "race_class": core.race_class, "age_band": core.age_band, "prize": f"{symbol}{core.prize:,}",
+        "race_class": core.race_class, "prize": f"{symbol}{core.prize:,}",
         "field_size": str(len(entries)), "going_detailed": f"{core.meeting.going} (GoingStick: {rng.uniform(4, 9):.1f})",
         "rail_movements": "" if rng.random() < 0.7 else "Rail movements add 12yds", "stalls": "Inside" if core.rtype == "Flat" else "",
         "weather": rng.choice(("Sunny", "Cloudy", "Overcast", "Showers", "Light rain", "")),
@@ -698,7 +706,6 @@ def _racecard(rng: random.Random, core: RaceCore, entries: list[Entry]) -> dict:
         "is_abandoned": core.abandoned, "tip": "", "verdict": f"{entries[0].horse['name']} gets the nod.",
         "betting_forecast": ", ".join(f"{e.sp} {e.horse['name']}" for e in sorted(entries, key=lambda e: _price_decimal(e.sp))[:3]),
         "race_status": "Abandoned" if core.abandoned else "",
-        **({} if course.kind != "A" else {}),
     }
 
 

@@ -1,0 +1,33 @@
+#!/usr/bin/env python3
+"""Fetch /v1/horses/{id}/pro profiles for horses that lack one (dob, sex, colour, breeder, pedigree).
+
+Resumable from the database itself: each batch commits with the horses it enriched, and a 404 is
+stored as not_found so it is never asked again. Exit codes: 0 done, 1 some horses failed (they stay
+pending), 2 usage error, 3 critical stop, 130 interrupted.
+"""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from utils.cli import build_parser, run_main, setup_logging  # noqa: E402
+
+ENRICH_OPTIONS = ("max_horses", "since", "refresh", "check_status", "database_url", "demo",
+                  "log_format", "quiet")
+
+
+def main(argv=None) -> int:
+    args = build_parser("enrich_horses.py", __doc__.splitlines()[0], ENRICH_OPTIONS).parse_args(argv)
+    setup_logging("enrich_horses", log_format=args.log_format, quiet=args.quiet)
+    from utils.context import open_context
+    from utils.enrich_command import run_enrichment
+
+    ctx = open_context(args.database_url, demo=args.demo, need_api=not args.check_status)
+    try:
+        return run_enrichment(args, ctx)
+    finally:
+        ctx.close()
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,52 @@
+"""The ``enrich_horses`` command (and ``backfill_all --enrich-horses``): options -> a run -> exit code."""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+
+from utils.enrichment import HorseEnricher, count_pending, describe_status, pending_horses
+from utils.errors import ConfigError, ExitCode
+from utils.progress import CountProgress
+
+log = logging.getLogger("darkhorses.enrich")
+
+
+def run_enrichment(args: argparse.Namespace, ctx) -> ExitCode:
+    since = getattr(args, "since", None)
+    refresh = getattr(args, "refresh", False)
+    max_horses = getattr(args, "max_horses", None)
+    if max_horses is not None and max_horses < 1:
+        raise ConfigError("--max-horses must be at least 1")
+    pending = count_pending(ctx.store, since=since, refresh=refresh)
+    log.info(describe_status(pending))
+    if getattr(args, "check_status", False):
+        return ExitCode.OK
+    horse_ids = pending_horses(ctx.store, since=since, refresh=refresh, limit=max_horses)
+    if not horse_ids:
+        log.info("Nothing to enrich")
+        return ExitCode.OK
+    stopping = {"flag": False}
+
+    def request_stop(signum, frame):  # noqa: ARG001
+        if stopping["flag"]:
+            raise KeyboardInterrupt
+        stopping["flag"] = True
+        log.warning("Stopping after the batch in flight is committed (Ctrl+C again aborts now)")
+
+    previous = signal.signal(signal.SIGINT, request_stop)
+    progress = CountProgress(len(horse_ids), "horses", quiet=getattr(args, "quiet", False))
+    try:
+        enricher = HorseEnricher(
+            ctx.client, ctx.store, should_stop=lambda: stopping["flag"],
+            on_batch=lambda r: progress.advance_to(
+                r.calls, f"ok={r.fetched:,} not_found={r.not_found:,} failed={len(r.failed)}"))
+        result = enricher.run(horse_ids)
+    finally:
+        progress.close()
+        signal.signal(signal.SIGINT, previous)
+    log.info("Enrichment: %d profiles stored, %d not found (remembered), %d failed (still pending)",
+             result.fetched, result.not_found, len(result.failed))
+    if stopping["flag"]:
+        return ExitCode.INTERRUPTED
+    return ExitCode.PARTIAL if result.failed else ExitCode.OK
