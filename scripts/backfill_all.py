@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from utils.cli import build_parser, run_main, setup_logging  # noqa: E402
 
 ALL_OPTIONS = ("start_date", "end_date", "region_codes", "skip_masters", "resume", "dry_run",
-               "verify", "checkpoint_file", "database_url", "demo", "log_format", "quiet")
+               "enrich_horses", "verify", "checkpoint_file", "database_url", "demo", "log_format", "quiet")
 
 
 def main(argv=None) -> int:

@@ -51,6 +51,10 @@ def print_plan(args: argparse.Namespace, today) -> ExitCode:
     if any(planning.results_need_addon(d, today) for d in days) and request.results:
         log.info("     note: days before %s need the historical results add-on",
                  today - timedelta(days=planning.RESULTS_FREE_WINDOW_DAYS))
+    if args.enrich_horses:
+        step += 1
+        log.info("  %d. horse enrichment: one /horses/{id}/pro call per horse lacking a profile "
+                 "(5 req/s; --check-status of enrich_horses.py counts them)", step)
     if args.verify:
         log.info("  %d. verification checks", step + 1)
     return ExitCode.OK
@@ -74,6 +78,11 @@ def run_all(args: argparse.Namespace, ctx) -> ExitCode:
             return ExitCode.CRITICAL
     log.info("STEP 2: events")
     code = run_events(args, ctx)
+    if args.enrich_horses and code in (ExitCode.OK, ExitCode.PARTIAL):
+        from utils.enrich_command import run_enrichment
+
+        log.info("STEP 3: horse enrichment")
+        code = max(code, run_enrichment(argparse.Namespace(quiet=args.quiet), ctx))
     log.info("Summary:")
     for line in format_counts(record_counts(ctx.store)):
         log.info(line)

@@ -10,7 +10,7 @@ import argparse
 import logging
 import signal
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from utils import planning
@@ -24,6 +24,7 @@ log = logging.getLogger("darkhorses")
 
 DEFAULT_CHECKPOINT = LOGS_DIR / "backfill_events_checkpoint.json"
 DEFAULT_ERROR_LOG = LOGS_DIR / "backfill_events_errors.json"
+INCREMENTAL_OVERLAP_DAYS = 2   # late results and stewards' changes are picked up on the next runs
 
 
 @dataclass(frozen=True)
@@ -36,19 +37,42 @@ class RunFiles:
         return self.checkpoint.with_name(self.checkpoint.name + ".lock")
 
     @classmethod
-    def from_option(cls, checkpoint_file: Path | None, *, demo: bool = False) -> "RunFiles":
-        """The checkpoint and error log of a run; demo runs keep their own pair."""
-        if checkpoint_file is None and demo:
-            return cls(LOGS_DIR / "demo_backfill_events_checkpoint.json",
-                       LOGS_DIR / "demo_backfill_events_errors.json")
+    def from_option(cls, checkpoint_file: Path | None, *, demo: bool = False,
+                    incremental: bool = False) -> "RunFiles":
+        """The checkpoint and error log of a run; demo and incremental runs keep their own pair,
+        so a cron job never disturbs a long backfill's checkpoint (nor the demo a real one)."""
         if checkpoint_file is None:
-            return cls(DEFAULT_CHECKPOINT, DEFAULT_ERROR_LOG)
+            prefix = ("demo_" if demo else "") + "backfill_events" + ("_incremental" if incremental else "")
+            return cls(LOGS_DIR / f"{prefix}_checkpoint.json", LOGS_DIR / f"{prefix}_errors.json")
         path = Path(checkpoint_file).expanduser().resolve()
         return cls(path, path.with_name(path.stem + "_errors.json"))
 
 
-def request_from_args(args: argparse.Namespace, files: RunFiles, today: date) -> EventsRequest:
-    """The range to run: from the options, or for ``--resume`` from the checkpoint."""
+def incremental_request(args: argparse.Namespace, store, today: date) -> EventsRequest:
+    """From the last day with results in the database (minus the overlap) to the racecard horizon."""
+    last = store.query("SELECT max(CAST(date AS TEXT)) FROM ra_races WHERE has_result")[0][0]
+    if last:
+        start = date.fromisoformat(str(last)[:10]) - timedelta(days=INCREMENTAL_OVERLAP_DAYS)
+    elif args.start_date:
+        start = args.start_date
+    else:
+        raise ConfigError("--incremental: the database has no results yet; run a backfill with "
+                          "--start-date first (or give --start-date with --incremental)")
+    start = min(start, today)
+    return EventsRequest(start=start, end=today + timedelta(days=planning.RACECARD_DAYS_AHEAD),
+                         regions=tuple(dict.fromkeys(args.region_codes)),
+                         racecards=not getattr(args, "no_racecards", False),
+                         results=not getattr(args, "no_results", False))
+
+
+def request_from_args(args: argparse.Namespace, files: RunFiles, today: date,
+                      store=None) -> EventsRequest:
+    """The range to run: from the options, from the checkpoint (``--resume``) or from the
+    database (``--incremental``)."""
+    if getattr(args, "incremental", False):
+        if args.resume or args.end_date:
+            raise ConfigError("--incremental picks its own range; drop --resume/--end-date")
+        return incremental_request(args, store, today)
     if getattr(args, "resume", False):
         saved = Checkpoint.load(files.checkpoint)
         if saved is None:
@@ -150,8 +174,9 @@ def _prepare_checkpoint(request: EventsRequest, files: RunFiles, resume: bool) -
 def run_events(args: argparse.Namespace, ctx, *, install_signals: bool = True) -> ExitCode:
     """Run (or report on) the events backfill for parsed options; returns the exit code."""
     files = RunFiles.from_option(getattr(args, "checkpoint_file", None),
-                                 demo=getattr(args, "demo", False))
-    request = request_from_args(args, files, ctx.today)
+                                 demo=getattr(args, "demo", False),
+                                 incremental=getattr(args, "incremental", False))
+    request = request_from_args(args, files, ctx.today, ctx.store)
     if getattr(args, "check_status", False):
         print_status(request, files, ctx.store, ctx.today)
         return ExitCode.OK
