@@ -70,8 +70,9 @@ def start_demo_api(*, today: date | None = None, rate_scale: float = DEMO_RATE_S
     from utils.api_client import RacingAPIClient
     from utils.simulator import RacingAPISimulator, SimulatorConfig
 
+    # The demo account has the historical add-on, so any documented date range works in the demo.
     simulator = RacingAPISimulator(SimulatorConfig(
-        seed=DEMO_SEED, username=DEMO_USERNAME, password=DEMO_PASSWORD,
+        seed=DEMO_SEED, username=DEMO_USERNAME, password=DEMO_PASSWORD, historical_addon=True,
         rate_limits=True, rate_limit_scale=rate_scale, today=today))
     simulator.start()
     log.info("Demo: Racing API simulator at %s (rate limits x%g)", simulator.base_url, rate_scale)
