@@ -107,6 +107,12 @@ OPTIONS: dict[str, Callable[[argparse.ArgumentParser], object]] = {
         help="run against the bundled Racing API simulator (in-process, loopback) instead of the real API"),
     "log_format": lambda p: p.add_argument(
         "--log-format", choices=("text", "json"), default="text", help="console/log line format"),
+    "out": lambda p: p.add_argument(
+        "--out", type=Path, default=REPO_ROOT / "reports", metavar="DIR",
+        help="folder for the report files coverage.png, summary.md, summary.json (default: reports/)"),
+    "format": lambda p: p.add_argument(
+        "--format", choices=("text", "json"), default="text",
+        help="what goes to stdout: the summary table (text) or the figures as JSON (for monitoring)"),
     "quiet": lambda p: p.add_argument(
         "--quiet", action="store_true", help="only warnings, errors and the final summary"),
 }

@@ -223,8 +223,8 @@ def route(path: str) -> tuple[str, dict]:
 class TokenBuckets:
     """Per-endpoint token bucket: capacity = limit, refill = limit per second.
 
-    A 5% tolerance keeps a client that spaces requests exactly 1/limit apart from tripping over
-    scheduling jitter between its clock and ours.
+    A 5% tolerance (and never going below zero tokens) keeps a client that spaces requests exactly
+    1/limit apart from tripping over scheduling jitter between its clock and ours.
     """
 
     def __init__(self, scale: float):
@@ -241,7 +241,7 @@ class TokenBuckets:
             tokens = min(rate, self._tokens[endpoint] + (now - self._stamp[endpoint]) * rate)
             self._stamp[endpoint] = now
             allowed = tokens >= 0.95
-            self._tokens[endpoint] = tokens - 1 if allowed else tokens
+            self._tokens[endpoint] = max(0.0, tokens - 1) if allowed else tokens
             return allowed
 
 
@@ -361,16 +361,17 @@ class Handler(BaseHTTPRequestHandler):
         params = parse_qs(url.query, keep_blank_values=True)
         endpoint, path_args = route(url.path)
         reply = self.sim.answer(self.headers.get("Authorization", ""), endpoint, path_args, params)
-        status = self._send(reply)
-        self.sim.record(CallRecord(endpoint, url.path, params, status, time.time()))
+        # Logged before sending, so a client that has its answer always finds the call in the log.
+        self.sim.record(CallRecord(endpoint, url.path, params, 0 if reply.action == "reset" else reply.status,
+                                   time.time()))
+        self._send(reply)
 
-    do_POST = do_PUT = do_DELETE = do_GET
 
-    def _send(self, reply: Reply) -> int:
+    def _send(self, reply: Reply) -> None:
         try:
             if reply.action == "reset":
                 self._reset()
-                return 0
+                return
             data = _encode(reply.body)
             declared = len(data)
             if reply.action == "truncate":
@@ -388,7 +389,6 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError, socket.timeout):
             self.close_connection = True
-        return reply.status
 
     def _reset(self) -> None:
         """Abort the TCP connection (RST) without a response."""
@@ -434,7 +434,7 @@ class RacingAPISimulator:
     def start(self) -> "RacingAPISimulator":
         handler = type("BoundHandler", (Handler,), {"sim": self})
         self._server = _Server((self.config.host, self.config.port), handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="racing-api-simulator", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="racing-api-simulator", daemon=True)
         self._thread.start()
         return self
 

@@ -271,7 +271,7 @@ def parse_horse_id(horse_id: str) -> tuple[int, int] | None:
     return (year, k) if 1960 <= year <= 2100 and k < HORSE_CROP else None
 
 
-@functools.lru_cache(maxsize=262144)
+@functools.lru_cache(maxsize=32768)
 def _horse(seed: int, year: int, k: int) -> dict:
     """Everything about a horse that never changes: name, breeding, sex, colour, connections."""
     rng = _rng(seed, "horse", year, k)
@@ -525,9 +525,10 @@ def _finish_order(rng: random.Random, runners: list[Entry]) -> list[Entry]:
 def _margin(rng: random.Random, jumps: bool) -> tuple[str, float]:
     if rng.random() < 0.18:
         return rng.choice(MARGIN_WORDS)
-    if jumps and rng.random() < 0.05:
+    if jumps and rng.random() < 0.02:
         return "dist", 35.0
-    x = rng.choice((0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.25, 2.5, 2.75, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9, 11, 13))
+    steps = (0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.25, 2.5, 2.75, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9, 11, 13)
+    x = min(rng.choice(steps), rng.choice(steps))      # small margins are the common ones
     return _lengths(x), float(x)
 
 
@@ -750,7 +751,7 @@ class Dataset:
 
     def __init__(self, seed: int):
         self.seed = seed
-        self._day = functools.lru_cache(maxsize=128)(self._build)
+        self._day = functools.lru_cache(maxsize=32)(self._build)   # a day is ~1-3 MB of dicts
 
     def _build(self, day: date) -> DayData:
         return build_day(self.seed, day)
