@@ -12,15 +12,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from utils.cli import build_parser, run_main, setup_logging  # noqa: E402
 
-EVENTS_OPTIONS = ("start_date", "end_date", "region_codes", "no_racecards", "no_results", "resume",
-                  "incremental", "check_status", "checkpoint_file", "database_url", "demo", "log_format", "quiet")
-
 
 def main(argv=None) -> int:
+    from utils.context import open_context
+    from utils.events_command import EVENTS_OPTIONS, run_events
+
     args = build_parser("backfill_events.py", __doc__.splitlines()[0], EVENTS_OPTIONS).parse_args(argv)
     setup_logging("backfill_events", log_format=args.log_format, quiet=args.quiet)
-    from utils.context import open_context
-    from utils.events_command import run_events
 
     ctx = open_context(args.database_url, demo=args.demo, need_api=not args.check_status)
     try:

@@ -32,7 +32,7 @@ PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeo
 
 
 # --- building the database -----------------------------------------------------------------------
-def _masters(rnd: random.Random) -> dict[str, list[dict]]:
+def _masters() -> dict[str, list[dict]]:
     horses = []
     for i in range(60):
         row = {"id": f"hrs_{i}", "name": f"Horse {i}"}
@@ -67,7 +67,7 @@ def _day_unit(day: date, rnd: random.Random) -> dict[str, list[dict]]:
 
 def fill(store) -> None:
     rnd = random.Random(7)
-    store.write_unit(_masters(rnd))
+    store.write_unit(_masters())
     day = START
     while day <= END:
         if not MISSING_WEEK[0] <= day <= MISSING_WEEK[1]:

@@ -22,6 +22,9 @@ from utils.progress import ConsoleProgress
 
 log = logging.getLogger("darkhorses")
 
+EVENTS_OPTIONS = ("start_date", "end_date", "region_codes", "no_racecards", "no_results", "resume",
+                  "incremental", "check_status", "checkpoint_file", "database_url", "demo",
+                  "log_format", "quiet")
 DEFAULT_CHECKPOINT = LOGS_DIR / "backfill_events_checkpoint.json"
 DEFAULT_ERROR_LOG = LOGS_DIR / "backfill_events_errors.json"
 INCREMENTAL_OVERLAP_DAYS = 2   # late results and stewards' changes are picked up on the next runs

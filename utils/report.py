@@ -150,10 +150,12 @@ class ReportData:
     def days_with(self, status: str) -> list[DayRow]:
         return [d for d in self.days if d.status == status]
 
+    def missing_days(self) -> list[date]:
+        """Days with no race at all; Christmas Eve and Day have no racing, so they are never a gap."""
+        return [d.day for d in self.days_with(NO_DATA) if (d.day.month, d.day.day) not in NO_RACING_DAYS]
+
     def missing_day_ranges(self) -> list[str]:
-        """Days with no race at all, as ranges; Christmas Eve and Day have no racing, so never a gap."""
-        return date_ranges([d.day for d in self.days_with(NO_DATA)
-                            if (d.day.month, d.day.day) not in NO_RACING_DAYS])
+        return date_ranges(self.missing_days())
 
 
 # --- collecting ----------------------------------------------------------------------------------
@@ -296,7 +298,7 @@ def render_markdown(data: ReportData) -> str:
               + ", ".join(f"{n:,} {r}" for r, n in EXPECTED_RACES_PER_YEAR.items())
               + " races a year, scaled by the share of each year in the range.", "",
               *summary_table(data), "",
-              f"## Days with no data ({len(gaps)} ranges)", "", *([f"- {g}" for g in gaps] or ["- none"]), "",
+              f"## Days with no data ({len(data.missing_days())} days)", "", *([f"- {g}" for g in gaps] or ["- none"]), "",
               *_day_list("Days with racecards but no results", data.days_with(RACECARD_ONLY),
                          lambda d: f"{d.racecard_only} racecard-only races, {d.results} with results"),
               *_day_list("Days with results but no runners", data.days_with(NO_RUNNERS),
@@ -441,7 +443,7 @@ def _draw_header(fig, data: ReportData, height: int) -> None:
 
     stored = sum(d.races for d in data.days)
     fig.text(LEFT_PX / WIDTH_PX, 1 - 12 / height, f"Races stored per day, {data.start} to {data.end} "
-             f"({stored:,} races, {len(data.days_with(NO_DATA))} days without data)",
+             f"({stored:,} races, {len(data.missing_days())} days without data)",
              fontsize=11, fontweight="bold", va="top")
     handles = [Patch(facecolor=c, label=s) for s, c in STATUS_COLOURS.items()]
     fig.legend(handles=handles, loc="upper left", ncol=4, fontsize=8, frameon=False,
