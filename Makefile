@@ -20,6 +20,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 demo: venv
 	$(PY) scripts/init_db.py --database-url sqlite:///data/demo.db
 	$(PY) scripts/backfill_all.py --demo --start-date $(DEMO_START) --end-date $(DEMO_END) --verify
+	$(PY) scripts/backfill_report.py --database-url sqlite:///data/demo.db \
+		--error-log logs/demo_backfill_events_errors.json --out reports/ --quiet
 
 test: venv
 	$(PY) -m pytest -q

@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 GUIDE = REPO / "docs" / "BACKFILL_GUIDE.md"
 DOCS_WITH_COMMANDS = (REPO / "README.md", GUIDE)
 SCRIPTS = ("backfill_events", "backfill_all", "backfill_masters", "enrich_horses", "verify_backfill",
-           "init_db", "racing_api_simulator")
+           "backfill_report", "init_db", "racing_api_simulator")
 
 
 def documented_options(script: str) -> set[str]:
