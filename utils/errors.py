@@ -59,6 +59,10 @@ class ValidationFailed(RacingAPIError):
     """422 from the API, carrying its ``detail``."""
 
 
+class NotFoundError(RacingAPIError):
+    """404 for a single resource (a horse with no Pro profile): remembered, never asked again."""
+
+
 class IncompleteDataError(RacingAPIError):
     """Fewer rows fetched than the API's ``total``: never stored as a complete day."""
 
