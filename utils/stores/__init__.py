@@ -1,0 +1,25 @@
+"""Stores: one interface (``utils.stores.base.Store``), three databases.
+
+``open_store(target)`` picks the implementation for a ``utils.db_target.DatabaseTarget``.
+"""
+from __future__ import annotations
+
+from utils.stores.base import Store, WriteCounts
+
+__all__ = ["Store", "WriteCounts", "open_store"]
+
+
+def open_store(target) -> Store:
+    if target.kind == "sqlite":
+        from utils.stores.sqlite_store import SqliteStore
+
+        return SqliteStore(target.sqlite_path, display=target.display)
+    if target.kind == "postgres":
+        from utils.stores.postgres_store import PostgresStore
+
+        return PostgresStore(target.url, display=target.display)
+    if target.kind == "supabase_rest":
+        from utils.supabase_client import SupabaseReferenceClient
+
+        return SupabaseReferenceClient(target.url, target.key)
+    raise ValueError(f"unknown store kind {target.kind!r}")
