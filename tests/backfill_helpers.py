@@ -40,8 +40,11 @@ def open_fresh_store(url: str):
     return store
 
 
-def make_client(sim, *, retry: RetryPolicy = FAST_RETRY, timeout: float = 2.0) -> RacingAPIClient:
-    return RacingAPIClient(SIM_USER, SIM_PASSWORD, base_url=sim.base_url, retry=retry, timeout=timeout)
+def make_client(sim, *, retry: RetryPolicy = FAST_RETRY, timeout: float = 2.0,
+                rate_scale: float = 50.0) -> RacingAPIClient:
+    """A client for a simulator whose limits are off: pacing scaled up so tests run fast."""
+    return RacingAPIClient(SIM_USER, SIM_PASSWORD, base_url=sim.base_url, retry=retry, timeout=timeout,
+                           rate_scale=rate_scale)
 
 
 def run_events_inprocess(store, sim, argv: list[str], *, today: date | None = None,
@@ -53,15 +56,18 @@ def run_events_inprocess(store, sim, argv: list[str], *, today: date | None = No
     return int(run_events(args, ctx, install_signals=False))
 
 
-def run_events_script(argv: list[str], sim, *, timeout: float = 300, **popen) -> subprocess.Popen:
-    """Start ``scripts/backfill_events.py`` as a real process pointed at the simulator."""
+def run_events_script(argv: list[str], sim, *, env_overrides: dict | None = None,
+                      script: Path = EVENTS_SCRIPT) -> subprocess.Popen:
+    """Start a script (default ``scripts/backfill_events.py``) as a real process pointed at the
+    simulator, with fast retries and the rate limits scaled up (the simulator enforces none)."""
     env = {**os.environ, "RACING_API_BASE_URL": sim.base_url, "RACING_API_USERNAME": SIM_USER,
            "RACING_API_PASSWORD": SIM_PASSWORD, "RACING_API_RETRY_INITIAL": "0.01",
-           "RACING_API_RETRY_MAX": "0.05", "RACING_API_TIMEOUT": "3"}
+           "RACING_API_RETRY_MAX": "0.05", "RACING_API_TIMEOUT": "3", "RACING_API_RATE_SCALE": "50",
+           **(env_overrides or {})}
     for var in ("DATABASE_URL", "SUPABASE_DB_URL", "SUPABASE_URL", "SUPABASE_SERVICE_KEY"):
         env.pop(var, None)
-    return subprocess.Popen([sys.executable, str(EVENTS_SCRIPT), *argv], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+    return subprocess.Popen([sys.executable, str(script), *argv], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
 
 
 # --- checksums ------------------------------------------------------------------------------
@@ -138,3 +144,37 @@ def ground_truth(sim, start: date, end: date, *, today: date, regions=("gb", "ir
 
 def read_json(path: Path):
     return json.loads(Path(path).read_text())
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------
+PG_SERVER = os.environ.get("DARKHORSES_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+
+
+def postgres_available() -> str | None:
+    """None when the local server answers; otherwise why not."""
+    import psycopg
+
+    try:
+        psycopg.connect(f"{PG_SERVER}/postgres", connect_timeout=3).close()
+        return None
+    except psycopg.Error as exc:
+        return str(exc).splitlines()[0]
+
+
+def create_database(prefix: str = "dh_e2e") -> str:
+    import secrets
+
+    import psycopg
+
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"{PG_SERVER}/{name}"
+
+
+def drop_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -6,7 +6,8 @@ password or key is never part of what is displayed.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit, urlunsplit
@@ -20,11 +21,17 @@ POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 @dataclass(frozen=True)
 class DatabaseTarget:
+    """Where a run writes. ``repr`` masks the URL and omits the key, so logging one is safe."""
+
     kind: str            # "sqlite" | "postgres" | "supabase_rest"
-    url: str             # connection URL (sqlite: absolute file path URL)
-    source: str          # which setting chose it
-    key: str | None = None
+    url: str = field(repr=False)   # connection URL (sqlite: absolute file path URL)
+    source: str = ""     # which setting chose it
+    key: str | None = field(default=None, repr=False)
     is_default: bool = False
+
+    def __repr__(self) -> str:
+        return (f"DatabaseTarget(kind={self.kind!r}, url={mask_url(self.url)!r}, "
+                f"source={self.source!r}, is_default={self.is_default})")
 
     @property
     def sqlite_path(self) -> Path:
@@ -45,19 +52,24 @@ class DatabaseTarget:
 
     def banner(self) -> str:
         if self.is_default:
-            return (f"Database: {self.display} (default; set DATABASE_URL, SUPABASE_DB_URL or "
-                    f"--database-url to use PostgreSQL/Supabase)")
+            return (f"Database: {self.display} (default; set DATABASE_URL or --database-url "
+                    f"to use PostgreSQL/Supabase)")
         return f"Database: {self.display} (from {self.source})"
 
 
 def mask_url(url: str) -> str:
-    """``postgresql://user:secret@host/db`` -> ``postgresql://user:****@host/db``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit((parts.scheme, f"{user}:****@{netloc}", parts.path, parts.query, parts.fragment))
+    """``postgresql://user:secret@host/db`` -> ``postgresql://user:****@host/db``; also masks a
+    ``password=`` query parameter. Never raises, even on a malformed URL (it may be in an error)."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is not None:
+            netloc = parts.netloc.rsplit("@", 1)[1]
+            user = parts.username or ""
+            url = urlunsplit((parts.scheme, f"{user}:****@{netloc}", parts.path, parts.query,
+                              parts.fragment))
+    except ValueError:
+        url = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1****@", url)
+    return re.sub(r"(?i)(password=)[^&\s]*", r"\1****", url)
 
 
 def _sqlite_target(url: str, source: str, is_default: bool) -> DatabaseTarget:

@@ -114,6 +114,16 @@ def _refuse_conflicting_options(args: argparse.Namespace, request: EventsRequest
             f"Drop those options to resume, or use another --checkpoint-file")
 
 
+def preflight(args: argparse.Namespace, today: date) -> None:
+    """Refuse bad options before any database or API is touched (usage errors exit 2)."""
+    if getattr(args, "incremental", False):
+        if args.resume or args.end_date:
+            raise ConfigError("--incremental picks its own range; drop --resume/--end-date")
+        return
+    files = RunFiles.from_option(getattr(args, "checkpoint_file", None), demo=getattr(args, "demo", False))
+    request_from_args(args, files, today)
+
+
 def committed_days_in_db(store, request: EventsRequest) -> set[date]:
     """Days of the range with results in the database (for --check-status)."""
     rows = store.query("SELECT DISTINCT date FROM ra_races WHERE has_result AND date >= ? AND date <= ?",

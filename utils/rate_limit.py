@@ -1,67 +1,100 @@
 """Thread-safe request pacing per Racing API endpoint, plus an optional global cap.
 
 Why spacing rather than a burst bucket: the API (and the simulator) enforce a token bucket whose
-capacity equals the rate. A client that spaces calls at least ``1/rate`` apart can never empty such a
-bucket, whatever the network jitter, so the backfill sees no 429 at the default limits while still
-running at the full rate. A 429 that arrives anyway (shared account, another process) pauses the
-endpoint for ``Retry-After`` seconds so concurrent threads stop hammering it.
+capacity equals the rate. A client that spaces calls at least ``1/rate`` apart (a bucket of capacity
+1) can never empty such a bucket, whatever the network jitter, so the backfill sees no 429 at the
+default limits while still running at the full rate. A 429 that arrives anyway (shared account,
+another process) pauses the endpoint for ``Retry-After`` seconds so concurrent threads stop
+hammering it.
+
+Why one booking lock for all limiters: a call that must pass both its endpoint limiter and the
+global cap books *one* slot that satisfies both. Acquiring them one after the other would let the
+wait on the second push a call next to its successor and break the first one's spacing.
 """
 from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from typing import Callable, Iterable, Mapping
 
 from utils.planning import SPEC_RATE_LIMITS
 
 SAFETY_MARGIN = 1.02   # space calls 2% wider than the limit to absorb clock and network jitter
 
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
+
+_BOOKING = threading.Lock()   # held only to compute a slot (microseconds), never while sleeping
+
 
 class RateLimiter:
     """At most ``rate`` acquisitions per second, evenly spaced; ``acquire`` blocks until allowed."""
 
-    def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(self, rate: float, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep):
         if rate <= 0:
-            raise ValueError("rate must be positive")
+            raise ValueError(f"rate must be positive (got {rate})")
+        self.rate = rate
         self.interval = SAFETY_MARGIN / rate
         self._clock = clock
         self._sleep = sleep
-        self._lock = threading.Lock()
-        self._next = 0.0
+        self._next = float("-inf")   # earliest time of the next slot
 
-    def acquire(self) -> None:
-        """Reserve the next slot under the lock, then sleep outside it until that slot."""
-        with self._lock:
-            now = self._clock()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
-        delay = slot - now
-        if delay > 0:
-            self._sleep(delay)
+    def acquire(self) -> float:
+        """Block until this limiter allows one call; returns the seconds waited."""
+        return acquire_all((self,), self._clock, self._sleep)
 
     def pause(self, seconds: float) -> None:
         """Push the next slot at least ``seconds`` into the future (after a 429)."""
-        with self._lock:
-            self._next = max(self._next, self._clock() + seconds)
+        with _BOOKING:
+            self._next = max(self._next, self._clock() + max(0.0, seconds))
+
+
+def acquire_all(limiters: Iterable[RateLimiter], clock: Clock = time.monotonic,
+                sleep: Sleep = time.sleep) -> float:
+    """Book the earliest slot every limiter allows, then sleep (outside the lock) until it.
+
+    Reserving under the lock and sleeping outside it keeps threads strictly ordered without
+    serialising their waits: N threads get slots ``interval`` apart at once.
+    """
+    limiters = tuple(limiters)
+    with _BOOKING:
+        now = clock()
+        slot = max([now, *(limiter._next for limiter in limiters)])
+        for limiter in limiters:
+            limiter._next = slot + limiter.interval
+    delay = slot - now
+    if delay > 0:
+        sleep(delay)
+    return max(0.0, delay)
 
 
 class EndpointLimits:
-    """One limiter per endpoint at the spec's rates (scaled/overridden), and an optional global cap."""
+    """One limiter per endpoint at the spec's rates (overridden, then scaled) and an optional
+    global cap (``RACING_API_MAX_RPS``) that every call also passes."""
 
-    def __init__(self, overrides: dict[str, float] | None = None, *, scale: float = 1.0,
-                 max_rps: float | None = None, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(self, overrides: Mapping[str, float] | None = None, *, scale: float = 1.0,
+                 max_rps: float | None = None, clock: Clock = time.monotonic,
+                 sleep: Sleep = time.sleep):
+        if scale <= 0:
+            raise ValueError(f"scale must be positive (got {scale})")
         rates = {**SPEC_RATE_LIMITS, **(overrides or {})}
         self.rates = {name: rate * scale for name, rate in rates.items()}
+        self._clock, self._sleep = clock, sleep
         self._limiters = {name: RateLimiter(rate, clock=clock, sleep=sleep)
                           for name, rate in self.rates.items()}
-        self._global = RateLimiter(max_rps, clock=clock, sleep=sleep) if max_rps else None
+        self.global_cap = RateLimiter(max_rps, clock=clock, sleep=sleep) if max_rps else None
 
-    def acquire(self, endpoint: str) -> None:
-        self._limiters[endpoint].acquire()
-        if self._global is not None:
-            self._global.acquire()
+    def limiter(self, endpoint: str) -> RateLimiter:
+        try:
+            return self._limiters[endpoint]
+        except KeyError:
+            raise ValueError(f"no rate limit known for endpoint {endpoint!r}") from None
+
+    def acquire(self, endpoint: str) -> float:
+        """Block until ``endpoint`` (and the global cap) allow one call; returns seconds waited."""
+        chain = (self.limiter(endpoint),) + ((self.global_cap,) if self.global_cap else ())
+        return acquire_all(chain, self._clock, self._sleep)
 
     def pause(self, endpoint: str, seconds: float) -> None:
-        self._limiters[endpoint].pause(seconds)
+        """The server said 429: hold every thread's next call to ``endpoint`` for ``seconds``."""
+        self.limiter(endpoint).pause(seconds)

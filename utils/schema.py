@@ -50,6 +50,9 @@ class Table:
     # another source (racecards) only fills gaps and never replaces a value, so racecards-then-results
     # and results-then-racecards end with the same row.
     authority: str | None = None
+    # Columns that record when the source last changed the row: written along with a real change,
+    # but never on their own, so re-running a range leaves rows untouched.
+    stamps: tuple[str, ...] = ()
 
     @property
     def data_columns(self) -> list[str]:
@@ -138,6 +141,7 @@ _add(Table(
                   "owner_id": "ra_mst_owners"},
     indexes=(("horse_id",), ("jockey_id",), ("trainer_id",), ("owner_id",)),
     authority="result_updated_at",
+    stamps=("result_updated_at",),
 ))
 
 # Order in which a write unit must be applied: every referenced table before its referrers.

@@ -1,12 +1,17 @@
 """``PostgresStore``: PostgreSQL or Supabase's direct/pooler connection, through psycopg 3.
 
 Why COPY + staging: a day of racing is a few hundred runner rows; sending them row by row costs a
-round trip each. COPY streams the batch into a temporary staging table, then one
-``INSERT … SELECT … ON CONFLICT DO UPDATE`` merges it (never replacing a value with NULL, only
-touching rows that change), in the same transaction as the rest of the write unit.
-``prepare_threshold=None`` keeps it working through Supabase's transaction pooler (port 6543).
+round trip each. COPY streams the batch into a temporary staging table (a constraint-free twin of
+the target, created once per session, emptied at every commit), then one
+``INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE <changed> RETURNING (xmax = 0)`` merges it —
+never replacing a value with NULL, only rewriting rows that change, and telling inserts from
+updates — in the same transaction as the rest of the write unit. The migration's trigger keeps
+``created_at`` and sets ``updated_at``. ``prepare_threshold=None`` (no server-side prepared
+statements) keeps it working through Supabase's transaction pooler (port 6543).
 """
 from __future__ import annotations
+
+from contextlib import contextmanager
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -14,20 +19,17 @@ from psycopg import errors as pg_errors
 from utils.db_target import mask_url
 from utils.errors import StoreAuthError, StoreConnectionError, StoreError
 from utils.schema import MIGRATIONS_TABLE, PG_TYPES, Table
-from utils.stores.base import Store, WriteCounts, columns_of, upsert_sql
+from utils.stores.base import UNIT_NOTE, Store, WriteCounts, columns_of, first_line, scrub, upsert_sql
 
-AUTH_SQLSTATES = ("28000", "28P01")        # invalid authorization / invalid password
+AUTH_SQLSTATES = ("28000", "28P01")                  # invalid authorization / invalid password
+SHUTDOWN_SQLSTATES = ("57P01", "57P02", "57P03")     # admin/crash shutdown, cannot connect now
+AUTH_TEXTS = ("password authentication failed", "no pg_hba.conf entry", "authentication failed")
 RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
-WRITE_ATTEMPTS = 3                         # concurrent writers on the same rows may deadlock
+WRITE_ATTEMPTS = 3                                   # concurrent writers on the same rows may deadlock
 
 
-def _connection_error(exc: BaseException, url: str) -> StoreError:
-    """Map a psycopg failure to a typed, password-free error."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    sqlstate = getattr(exc, "sqlstate", None) or ""
-    if sqlstate in AUTH_SQLSTATES or "password authentication failed" in text:
-        return StoreAuthError(f"PostgreSQL refused the credentials for {mask_url(url)}: {text}")
-    return StoreConnectionError(f"PostgreSQL connection lost or refused ({mask_url(url)}): {text}")
+class _Retry(Exception):
+    """A deadlock/serialization failure: the unit was rolled back and may simply run again."""
 
 
 class PostgresStore(Store):
@@ -40,29 +42,55 @@ class PostgresStore(Store):
             self.conn = psycopg.connect(url, autocommit=False, prepare_threshold=None,
                                         connect_timeout=15, application_name="darkhorses")
         except psycopg.Error as exc:
-            raise _connection_error(exc, url) from None
+            raise self._typed(exc, "connect") from None
         self._staged: set[str] = set()
 
+    # --- errors ---------------------------------------------------------------------------------
+    def _typed(self, exc: BaseException, what: str, note: str = "") -> StoreError:
+        """Map a psycopg failure to a typed, password-free error."""
+        text = scrub(first_line(exc), self.url) + note
+        sqlstate = getattr(exc, "sqlstate", None) or ""
+        where = mask_url(self.url)
+        if sqlstate in AUTH_SQLSTATES or any(t in text for t in AUTH_TEXTS):
+            return StoreAuthError(f"PostgreSQL refused the credentials for {where}: {text}")
+        conn = getattr(self, "conn", None)
+        lost = conn is None or conn.closed or conn.broken
+        if lost or sqlstate.startswith("08") or sqlstate in SHUTDOWN_SQLSTATES \
+                or isinstance(exc, psycopg.InterfaceError):
+            return StoreConnectionError(f"PostgreSQL connection lost or refused during {what} "
+                                        f"({where}): {text}")
+        return StoreError(f"PostgreSQL {what} failed: {text}")
+
+    @contextmanager
+    def _transaction(self, what: str, note: str = ""):
+        try:
+            with self.conn.transaction():
+                yield
+        except RETRYABLE:
+            self._staged.clear()
+            raise _Retry() from None
+        except psycopg.Error as exc:
+            self._staged.clear()          # temp tables created in a rolled-back transaction are gone
+            raise self._typed(exc, what, note) from None
+        except BaseException:
+            self._staged.clear()
+            raise
+
     # --- writes ---------------------------------------------------------------------------------
-    def _write_prepared(self, prepared: list[tuple[Table, list[dict]]]) -> dict[str, WriteCounts]:
-        for attempt in range(1, WRITE_ATTEMPTS + 1):
+    def _unit_transaction(self):
+        return self._transaction("write", UNIT_NOTE)
+
+    def _write_prepared(self, prepared):
+        for _attempt in range(WRITE_ATTEMPTS):
             try:
-                with self.conn.transaction():
-                    return {table.name: self._upsert(table, rows) for table, rows in prepared}
-            except RETRYABLE:
-                if attempt == WRITE_ATTEMPTS:
-                    raise StoreError("write unit kept deadlocking with another writer; rolled back") from None
-            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-                raise _connection_error(exc, self.url) from None
-            except psycopg.Error as exc:
-                if self.conn.closed or self.conn.broken:
-                    raise _connection_error(exc, self.url) from None
-                raise StoreError(f"PostgreSQL write failed ({str(exc).splitlines()[0]}); "
-                                 f"nothing of this unit was written") from None
-        raise AssertionError("unreachable")
+                return super()._write_prepared(prepared)
+            except _Retry:
+                continue
+        raise StoreError("write unit kept deadlocking with another writer; rolled back")
 
     def _staging(self, table: Table) -> str:
-        """A temporary twin of the table without constraints, emptied at every commit."""
+        """A temporary twin of the table without constraints, emptied at every commit (a unit
+        names each table once, so the twin is always empty when a batch is copied in)."""
         name = f"stg_{table.name}"
         if name not in self._staged:
             cols = ", ".join(f"{c} {PG_TYPES[t]}" for c, t in table.columns.items())
@@ -75,40 +103,35 @@ class PostgresStore(Store):
         staging = self._staging(table)
         col_list = ", ".join(columns)
         with self.conn.cursor() as cur:
-            cur.execute(f"TRUNCATE {staging}")
             with cur.copy(f"COPY {staging} ({col_list}) FROM STDIN") as copy:
                 for row in rows:
-                    copy.write_row([row.get(c) for c in columns])
-            source = f"SELECT {col_list} FROM {staging} ORDER BY {', '.join(table.key)}"
+                    copy.write_row(list(map(row.get, columns)))
+            source = f"SELECT {col_list} FROM {staging}"
             cur.execute(upsert_sql(table, columns, source=source, distinct_op="IS DISTINCT FROM",
                                    touch=None) + " RETURNING (xmax = 0)")
             flags = [r[0] for r in cur.fetchall()]
-        inserted = sum(1 for f in flags if f)
-        updated = len(flags) - inserted
-        return WriteCounts(inserted, updated, len(rows) - len(flags))
+        inserted = sum(flags)
+        return WriteCounts(inserted, len(flags) - inserted, len(rows) - len(flags))
 
     # --- reads, migrations ----------------------------------------------------------------------
     def query(self, sql: str, params: tuple | list = ()) -> list[tuple]:
         if params:
             sql = sql.replace("%", "%%").replace("?", "%s")
-        try:
-            with self.conn.transaction():
-                return [tuple(r) for r in self.conn.execute(sql, tuple(params) or None).fetchall()]
-        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-            raise _connection_error(exc, self.url) from None
-        except psycopg.Error as exc:
-            raise StoreError(f"PostgreSQL query failed: {str(exc).splitlines()[0]}") from None
+        with self._transaction("query"):
+            return [tuple(r) for r in self.conn.execute(sql, tuple(params) or None).fetchall()]
+
+    def table_names(self) -> set[str]:
+        rows = self.query("SELECT table_name FROM information_schema.tables "
+                          "WHERE table_schema = current_schema()")
+        return {r[0] for r in rows}
 
     def run_migration(self, name: str, sql: str) -> None:
-        try:
-            with self.conn.transaction():
-                self._ensure_migrations_table()
-                self.conn.execute(sql)
-                self.conn.execute(f"INSERT INTO {MIGRATIONS_TABLE} (name) VALUES (%s)", (name,))
-        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-            raise _connection_error(exc, self.url) from None
-        except psycopg.Error as exc:
-            raise StoreError(f"migration {name} failed on PostgreSQL: {str(exc).splitlines()[0]}") from None
+        with self._transaction(f"migration {name}"):
+            for staging in self._staged:  # staging twins must follow the new table definitions
+                self.conn.execute(f"DROP TABLE IF EXISTS {staging}")
+            self._ensure_migrations_table()
+            self.conn.execute(sql)
+            self.conn.execute(f"INSERT INTO {MIGRATIONS_TABLE} (name) VALUES (%s)", (name,))
         self._staged.clear()
 
     def _ensure_migrations_table(self) -> None:
@@ -116,8 +139,7 @@ class PostgresStore(Store):
                           f"applied_at timestamptz NOT NULL DEFAULT now())")
 
     def applied_migrations(self) -> set[str]:
-        rows = self.query("SELECT to_regclass(?)::text", (MIGRATIONS_TABLE,))
-        if not rows or rows[0][0] is None:
+        if MIGRATIONS_TABLE not in self.table_names():
             return set()
         return {r[0] for r in self.query(f"SELECT name FROM {MIGRATIONS_TABLE}")}
 

@@ -2,26 +2,47 @@
 
 Why WAL and ``BEGIN IMMEDIATE``: a report or ``--check-status`` may read while a backfill writes,
 and a second writer must wait for the lock (busy timeout) instead of failing half-way. Values are
-stored as ISO text for dates/times, numeric affinity for Decimals, 0/1 for booleans.
+stored as ISO text for dates/times (timestamps normalised to UTC so one instant has one spelling),
+numeric affinity for Decimals, 0/1 for booleans. Rows go in with ``executemany`` of one prepared
+upsert per table and column set (about 100k runner rows/s).
 """
 from __future__ import annotations
 
 import sqlite3
-from datetime import date, datetime, time
+from contextlib import contextmanager
+from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from pathlib import Path
 
 from utils.errors import StoreConnectionError, StoreError
-from utils.schema import MIGRATIONS_TABLE, Table, render_sqlite_ddl
-from utils.stores.base import Store, WriteCounts, columns_of, upsert_sql
+from utils.schema import MIGRATIONS_TABLE, Table
+from utils.stores.base import UNIT_NOTE, Store, WriteCounts, columns_of, first_line, upsert_sql
+
+
+def _timestamp(value: datetime) -> str:
+    return (value.astimezone(timezone.utc) if value.tzinfo else value).isoformat()
+
 
 sqlite3.register_adapter(Decimal, lambda d: format(d, "f"))
 sqlite3.register_adapter(date, lambda d: d.isoformat())
 sqlite3.register_adapter(time, lambda t: t.isoformat())
-sqlite3.register_adapter(datetime, lambda t: t.isoformat())
+sqlite3.register_adapter(datetime, _timestamp)
 
 NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
-KEY_CHUNK = 500   # keys per "which of these exist?" query (SQLite's variable limit is 32766)
+KEY_CHUNK = 400     # rows per "which of these keys exist?" query (well under SQLite's variable cap)
+BUSY_TIMEOUT_MS = 30_000
+# Primary result codes meaning the database itself is unusable (not this unit's data): critical.
+_FATAL_CODES = {3: "PERM", 5: "BUSY", 6: "LOCKED", 8: "READONLY", 10: "IOERR", 11: "CORRUPT",
+                13: "FULL", 14: "CANTOPEN", 26: "NOTADB"}
+
+
+def _map_error(exc: sqlite3.Error, what: str, note: str = "") -> StoreError:
+    """A typed error: database unusable -> StoreConnectionError (critical), else StoreError."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    fatal = isinstance(exc, sqlite3.ProgrammingError) and "closed" in str(exc)
+    fatal = fatal or (code is not None and (code & 0xFF) in _FATAL_CODES)
+    cls = StoreConnectionError if fatal else StoreError
+    return cls(f"SQLite {what} failed: {first_line(exc)}{note}")
 
 
 class SqliteStore(Store):
@@ -32,43 +53,44 @@ class SqliteStore(Store):
         self.display = display or f"SQLite {self.path}"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0,
+            self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
                                         check_same_thread=False)
             for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL",
-                           "busy_timeout=30000"):
+                           f"busy_timeout={BUSY_TIMEOUT_MS}"):
                 self.conn.execute(f"PRAGMA {pragma}")
         except (OSError, sqlite3.Error) as exc:
-            raise StoreConnectionError(f"cannot open SQLite database {self.path}: {exc}") from None
+            raise StoreConnectionError(f"cannot open SQLite database {self.path}: {first_line(exc)}") from None
         self._sql_cache: dict[tuple[str, tuple[str, ...]], str] = {}
 
     # --- writes ---------------------------------------------------------------------------------
-    def _write_prepared(self, prepared: list[tuple[Table, list[dict]]]) -> dict[str, WriteCounts]:
-        counts: dict[str, WriteCounts] = {}
+    @contextmanager
+    def _transaction(self, what: str, note: str = ""):
+        """BEGIN IMMEDIATE … COMMIT; any failure rolls back and surfaces as a typed error."""
         try:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
-                for table, rows in prepared:
-                    counts[table.name] = self._upsert(table, rows)
+                yield
                 self.conn.execute("COMMIT")
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
                 raise
-        except sqlite3.OperationalError as exc:
-            raise StoreConnectionError(f"SQLite write failed ({exc}); nothing of this unit was written") from None
         except sqlite3.Error as exc:
-            raise StoreError(f"SQLite write failed ({exc}); nothing of this unit was written") from None
-        return counts
+            raise _map_error(exc, what, note) from None
+
+    def _unit_transaction(self):
+        return self._transaction("write", UNIT_NOTE)
 
     def _upsert(self, table: Table, rows: list[dict]) -> WriteCounts:
         columns = columns_of(table, rows)
-        existing = self._existing_keys(table, rows)
+        existing = self._count_existing(table, rows)
         before = self.conn.total_changes
         self.conn.executemany(self._statement(table, columns),
-                              [tuple(row.get(c) for c in columns) for row in rows])
+                              [tuple(map(row.get, columns)) for row in rows])
         changed = self.conn.total_changes - before
         inserted = len(rows) - existing
         updated = changed - inserted
-        return WriteCounts(inserted, updated, len(rows) - inserted - updated)
+        return WriteCounts(inserted, updated, len(rows) - changed)
 
     def _statement(self, table: Table, columns: list[str]) -> str:
         key = (table.name, tuple(columns))
@@ -78,20 +100,17 @@ class SqliteStore(Store):
                                               touch=NOW)
         return self._sql_cache[key]
 
-    def _existing_keys(self, table: Table, rows: list[dict]) -> int:
+    def _count_existing(self, table: Table, rows: list[dict]) -> int:
+        """How many of the batch's keys are already stored (so changes split into inserts/updates)."""
+        keys = ", ".join(table.key)
+        one = "(" + ", ".join("?" for _ in table.key) + ")"
         found = 0
-        if len(table.key) == 1:
-            col = table.key[0]
-            for i in range(0, len(rows), KEY_CHUNK):
-                part = [r[col] for r in rows[i:i + KEY_CHUNK]]
-                found += self.conn.execute(
-                    f"SELECT count(*) FROM {table.name} WHERE {col} IN ({', '.join('?' * len(part))})",
-                    part).fetchone()[0]
-            return found
-        where = " AND ".join(f"{k} = ?" for k in table.key)
-        sql = f"SELECT 1 FROM {table.name} WHERE {where}"
-        for row in rows:
-            found += self.conn.execute(sql, [row[k] for k in table.key]).fetchone() is not None
+        for i in range(0, len(rows), KEY_CHUNK):
+            part = rows[i:i + KEY_CHUNK]
+            params = [row[k] for row in part for k in table.key]
+            sql = (f"SELECT count(*) FROM {table.name} WHERE ({keys}) IN "
+                   f"(VALUES {', '.join([one] * len(part))})")
+            found += self.conn.execute(sql, params).fetchone()[0]
         return found
 
     # --- reads, migrations ----------------------------------------------------------------------
@@ -99,40 +118,31 @@ class SqliteStore(Store):
         try:
             return [tuple(r) for r in self.conn.execute(sql, tuple(params)).fetchall()]
         except sqlite3.Error as exc:
-            raise StoreError(f"SQLite query failed: {exc}") from None
+            raise _map_error(exc, "query") from None
+
+    def table_names(self) -> set[str]:
+        return {r[0] for r in self.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
     def migration_sql(self, name: str, postgres_sql: str) -> str:
-        from utils.migrations import INITIAL_MIGRATION, sqlite_sibling
+        from utils.migrations import sqlite_sql
 
-        if name == INITIAL_MIGRATION:
-            return render_sqlite_ddl()
-        return sqlite_sibling(name)
+        return sqlite_sql(name)
 
     def run_migration(self, name: str, sql: str) -> None:
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._ensure_migrations_table()
-                for statement in _split_statements(sql):
-                    self.conn.execute(statement)
-                self.conn.execute(f"INSERT INTO {MIGRATIONS_TABLE} (name) VALUES (?)", (name,))
-                self.conn.execute("COMMIT")
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise StoreError(f"migration {name} failed on SQLite: {exc}") from None
+        with self._transaction(f"migration {name}"):
+            self._ensure_migrations_table()
+            for statement in _split_statements(sql):
+                self.conn.execute(statement)
+            self.conn.execute(f"INSERT INTO {MIGRATIONS_TABLE} (name) VALUES (?)", (name,))
 
     def _ensure_migrations_table(self) -> None:
         self.conn.execute(f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (name TEXT PRIMARY KEY, "
                           f"applied_at TEXT NOT NULL DEFAULT ({NOW}))")
 
     def applied_migrations(self) -> set[str]:
-        exists = self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
-                                   (MIGRATIONS_TABLE,)).fetchone()
-        if not exists:
+        if MIGRATIONS_TABLE not in self.table_names():
             return set()
-        return {r[0] for r in self.conn.execute(f"SELECT name FROM {MIGRATIONS_TABLE}")}
+        return {r[0] for r in self.query(f"SELECT name FROM {MIGRATIONS_TABLE}")}
 
     def close(self) -> None:
         try:
