@@ -10,6 +10,40 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from utils.cli import build_parser, run_main, setup_logging  # noqa: E402
 
 
+def check_rendered(log) -> int:
+    """Compare the committed initial migration with the rendering of utils/schema.py."""
+    from utils.errors import ExitCode
+    from utils.migrations import INITIAL_MIGRATION, MIGRATIONS_DIR
+    from utils.schema import render_postgres_ddl
+
+    committed = (MIGRATIONS_DIR / f"{INITIAL_MIGRATION}.sql").read_text(encoding="utf-8")
+    same = committed == render_postgres_ddl()
+    log.info("initial migration %s utils/schema.py", "matches" if same else "DIFFERS FROM")
+    return ExitCode.OK if same else ExitCode.PARTIAL
+
+
+def migrate(database_url, log) -> int:
+    """Open the configured store, apply what is pending, list every migration's state."""
+    import os
+
+    from utils.cli import load_environment, register_secret
+    from utils.db_target import resolve_database
+    from utils.errors import ExitCode
+    from utils.migrations import migration_names
+    from utils.stores import open_store
+
+    load_environment()
+    target = resolve_database(database_url, os.environ)
+    register_secret(target.key)
+    log.info(target.banner())
+    with open_store(target) as store:
+        applied = store.apply_migrations()   # the REST store explains how to apply them instead
+    for name in migration_names():
+        log.info("  %s %s", "applied now " if name in applied else "already done", name)
+    log.info("Schema up to date (%d migrations, %d applied now)", len(migration_names()), len(applied))
+    return ExitCode.OK
+
+
 def main(argv=None) -> int:
     parser = build_parser("init_db.py", __doc__.splitlines()[0], ("database_url",))
     parser.add_argument("--check-rendered", action="store_true",
@@ -18,36 +52,10 @@ def main(argv=None) -> int:
     setup_logging("init_db", log_dir=None)
     import logging
 
-    from utils.errors import ExitCode
-    from utils.migrations import INITIAL_MIGRATION, MIGRATIONS_DIR, apply_migrations, migration_names
-    from utils.schema import render_postgres_ddl
-
     log = logging.getLogger("darkhorses")
     if args.check_rendered:
-        committed = (MIGRATIONS_DIR / f"{INITIAL_MIGRATION}.sql").read_text(encoding="utf-8")
-        same = committed == render_postgres_ddl()
-        log.info("initial migration %s utils/schema.py", "matches" if same else "DIFFERS FROM")
-        return ExitCode.OK if same else ExitCode.PARTIAL
-    import os
-
-    from utils.cli import load_environment
-    from utils.db_target import resolve_database
-    from utils.stores import open_store
-
-    load_environment()
-    target = resolve_database(args.database_url, os.environ)
-    log.info(target.banner())
-    with open_store(target) as store:
-        if target.kind == "supabase_rest":
-            from utils.errors import ConfigError
-
-            raise ConfigError("the Supabase REST API cannot run DDL: apply supabase/migrations/*.sql with "
-                              "`supabase db push` or the SQL editor, or set SUPABASE_DB_URL")
-        applied = apply_migrations(store)
-    for name in migration_names():
-        log.info("  %s %s", "applied now " if name in applied else "already done", name)
-    log.info("Schema up to date (%d migrations, %d applied now)", len(migration_names()), len(applied))
-    return ExitCode.OK
+        return check_rendered(log)
+    return migrate(args.database_url, log)
 
 
 if __name__ == "__main__":

@@ -102,11 +102,14 @@ def test_fault_is_retried_to_the_exact_dataset(sim, client, kind):
     assert stats["results"]["retries"] + stats["racecards"]["retries"] > 0, "no fault was injected"
 
 
-def test_timeouts_are_retried(sim):
-    sim.set_faults(FaultConfig(rate=0.3, kinds=("timeout",), timeout_s=2.0, seed=3))
-    with client_for(sim, timeout=1.0) as client:
-        rows = client.results(BUSY_DAY, REGIONS) + client.results(QUIET_DAYS[0], REGIONS)
-        assert client.stats["results"]["retries"] > 0
+def test_timeouts_are_retried():
+    """Own simulator: a timed-out request's server thread logs its call when it wakes, which must
+    not land in the shared simulator's log during a later test."""
+    faults = FaultConfig(rate=0.3, kinds=("timeout",), timeout_s=2.0, seed=3)
+    with RacingAPISimulator(SimulatorConfig(today=TODAY, rate_limits=False, faults=faults)) as sim:
+        with client_for(sim, timeout=1.0) as client:
+            rows = client.results(BUSY_DAY, REGIONS) + client.results(QUIET_DAYS[0], REGIONS)
+            assert client.stats["results"]["retries"] > 0
     expected = sim.dataset.results_for(BUSY_DAY, REGIONS) + sim.dataset.results_for(QUIET_DAYS[0], REGIONS)
     assert by_id(rows) == by_id(expected)
 
@@ -250,3 +253,52 @@ def test_the_password_never_reaches_messages_or_logs(caplog):
     for error in errors:
         assert SECRET not in str(error) and SECRET not in repr(error)
     assert SECRET not in caplog.text
+
+
+# --- rate limits at the defaults ------------------------------------------------------------------
+def most_in_any_second(stamps: list[float]) -> int:
+    stamps = sorted(stamps)
+    return max(sum(1 for t in stamps if start <= t < start + 1.0) for start in stamps)
+
+
+def run_all(jobs):
+    for fn, *args in jobs:
+        fn(*args)
+
+
+def test_default_limits_never_draw_a_429_from_a_rate_limited_server():
+    """~200 calls from 6 threads: results and horses (5/s each) beside racecards (2/s), against a
+    server enforcing the documented token buckets. Zero 429s, and no endpoint ever exceeds its
+    limit in any one-second window of the server's own call log."""
+    days = [TODAY - timedelta(days=d) for d in range(1, 9)]          # few days: the server's cache stays warm
+    config = SimulatorConfig(today=TODAY, rate_limits=True, rate_limit_scale=1.0)
+    with RacingAPISimulator(config) as sim:
+        horse_ids = [runner["horse_id"] for day in days for race in sim.dataset.results_for(day, REGIONS)
+                     for runner in race["runners"]][:75]
+        for day in days:
+            sim.dataset.racecards_for(day, REGIONS)
+
+        with client_for(sim, rate_scale=1.0) as client:
+            def horse(horse_id):
+                try:
+                    client.horse_pro(horse_id)
+                except NotFoundError:
+                    pass
+
+            streams = [[(client.results, day, REGIONS) for day in days * 10],         # 80+ calls
+                       [(horse, horse_id) for horse_id in horse_ids],                # 75 calls
+                       [(client.racecards_pro, day, REGIONS) for day in days * 5]]   # 40 calls
+            with ThreadPoolExecutor(max_workers=2 * len(streams)) as pool:
+                futures = [pool.submit(run_all, stream[i::2]) for stream in streams for i in (0, 1)]
+                for future in futures:
+                    future.result()
+            stats = client.stats
+
+    calls = sim.calls()
+    assert len(calls) >= 195
+    assert [c for c in calls if c.status == 429] == []
+    assert sum(s["429s"] + s["retries"] for s in stats.values()) == 0
+    for endpoint, limit in {"results": 5, "horses": 5, "racecards": 2}.items():
+        stamps = [c.at for c in calls if c.endpoint == endpoint]
+        print(endpoint, len(stamps), sorted(b - a for a, b in zip(sorted(stamps), sorted(stamps)[1:]))[:5])
+        assert most_in_any_second(stamps) <= limit, endpoint

@@ -36,7 +36,8 @@ def _pending_sql(since: date | None, refresh: bool) -> tuple[str, list[Any]]:
     params: list[Any] = []
     if not refresh:
         # racecard-era horses already carry dob/colour/breeder: skip them unless asked to refresh
-        sql += " AND (h.dob IS NULL OR h.colour IS NULL OR h.breeder IS NULL)"
+        sql += (" AND (h.dob IS NULL OR h.breeder IS NULL"
+                " OR (h.colour IS NULL AND h.colour_code IS NULL))")
     if since is not None:
         sql += (" AND EXISTS (SELECT 1 FROM ra_runners u JOIN ra_races r ON r.id = u.race_id "
                 "WHERE u.horse_id = h.id AND r.date >= ?)")

@@ -7,12 +7,13 @@ default limits while still running at the full rate. A 429 that arrives anyway (
 another process) pauses the endpoint for ``Retry-After`` seconds so concurrent threads stop
 hammering it.
 
-Why one booking lock for all limiters: a call that must pass both its endpoint limiter and the
-global cap books *one* slot that satisfies both. Acquiring them one after the other would let the
-wait on the second push a call next to its successor and break the first one's spacing.
+Why a call waits for its endpoint limiter and the global cap *together* and is then granted on
+both at one instant: acquiring them one after the other would let the wait on the second push a
+call next to its successor and break the first one's spacing.
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from typing import Callable, Iterable, Mapping
@@ -24,11 +25,15 @@ SAFETY_MARGIN = 1.02   # space calls 2% wider than the limit to absorb clock and
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 
-_BOOKING = threading.Lock()   # held only to compute a slot (microseconds), never while sleeping
 
 
 class RateLimiter:
-    """At most ``rate`` acquisitions per second, evenly spaced; ``acquire`` blocks until allowed."""
+    """At most ``rate`` grants per second, at least ``interval`` apart; ``acquire`` blocks.
+
+    Why the next slot is anchored on the *actual* grant time (not a slot booked in advance): a
+    thread that wakes late (GIL, scheduler) would otherwise be followed by one that wakes on time,
+    and the pair would reach the server closer than the interval. Waiters therefore take turns.
+    """
 
     def __init__(self, rate: float, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep):
         if rate <= 0:
@@ -37,35 +42,50 @@ class RateLimiter:
         self.interval = SAFETY_MARGIN / rate
         self._clock = clock
         self._sleep = sleep
-        self._next = float("-inf")   # earliest time of the next slot
+        self._turn = threading.Lock()     # one waiter at a time; held while sleeping
+        self._state = threading.Lock()    # guards _next; never held while sleeping (pause() is quick)
+        self._next = float("-inf")        # earliest time of the next grant
 
     def acquire(self) -> float:
         """Block until this limiter allows one call; returns the seconds waited."""
         return acquire_all((self,), self._clock, self._sleep)
 
     def pause(self, seconds: float) -> None:
-        """Push the next slot at least ``seconds`` into the future (after a 429)."""
-        with _BOOKING:
+        """Hold the next grant at least ``seconds`` from now (after a 429)."""
+        with self._state:
             self._next = max(self._next, self._clock() + max(0.0, seconds))
+
+    def _delay(self, now: float) -> float:
+        with self._state:
+            return self._next - now
+
+    def _granted(self, now: float) -> None:
+        with self._state:
+            self._next = max(self._next, now + self.interval)
 
 
 def acquire_all(limiters: Iterable[RateLimiter], clock: Clock = time.monotonic,
                 sleep: Sleep = time.sleep) -> float:
-    """Book the earliest slot every limiter allows, then sleep (outside the lock) until it.
+    """Wait until every limiter allows a call, then count one grant on each at the same instant.
 
-    Reserving under the lock and sleeping outside it keeps threads strictly ordered without
-    serialising their waits: N threads get slots ``interval`` apart at once.
+    Turns are taken in the given order (callers pass the endpoint first, the global cap last, so
+    no two threads can wait on each other). One grant time for all keeps every limiter's spacing
+    exact even when the global cap is what delayed the call.
     """
     limiters = tuple(limiters)
-    with _BOOKING:
-        now = clock()
-        slot = max([now, *(limiter._next for limiter in limiters)])
+    started = clock()
+    with contextlib.ExitStack() as turns:
         for limiter in limiters:
-            limiter._next = slot + limiter.interval
-    delay = slot - now
-    if delay > 0:
-        sleep(delay)
-    return max(0.0, delay)
+            turns.enter_context(limiter._turn)
+        while True:
+            now = clock()
+            delay = max(limiter._delay(now) for limiter in limiters)
+            if delay <= 0:
+                break
+            sleep(delay)
+        for limiter in limiters:
+            limiter._granted(now)
+    return now - started
 
 
 class EndpointLimits:

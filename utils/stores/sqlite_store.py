@@ -102,14 +102,16 @@ class SqliteStore(Store):
 
     def _count_existing(self, table: Table, rows: list[dict]) -> int:
         """How many of the batch's keys are already stored (so changes split into inserts/updates)."""
-        keys = ", ".join(table.key)
         one = "(" + ", ".join("?" for _ in table.key) + ")"
         found = 0
         for i in range(0, len(rows), KEY_CHUNK):
             part = rows[i:i + KEY_CHUNK]
             params = [row[k] for row in part for k in table.key]
-            sql = (f"SELECT count(*) FROM {table.name} WHERE ({keys}) IN "
-                   f"(VALUES {', '.join([one] * len(part))})")
+            # A join on the VALUES list, not "(a, b) IN (VALUES …)": SQLite answers the row-value
+            # IN with a full scan of the table for a composite key (quadratic over a backfill).
+            on = " AND ".join(f"t.{k} = v.column{i}" for i, k in enumerate(table.key, 1))
+            sql = (f"SELECT count(*) FROM (VALUES {', '.join([one] * len(part))}) AS v "
+                   f"JOIN {table.name} AS t ON {on}")
             found += self.conn.execute(sql, params).fetchone()[0]
         return found
 

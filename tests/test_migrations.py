@@ -1,0 +1,145 @@
+"""Migrations: idempotent, recorded, checked at start-up, and the same tables everywhere.
+
+Why introspect the live databases: the schema module is the single source of truth, so SQLite's
+PRAGMA table_info and PostgreSQL's information_schema must list exactly its tables and columns,
+and the committed migration file must be its rendering.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from store_fixtures import REST_KEY, empty_pg_database, fake_rest, pg_server  # noqa: F401
+from utils.errors import ConfigError, SchemaOutOfDateError
+from utils.migrations import (INITIAL_MIGRATION, MIGRATIONS, MIGRATIONS_DIR, check_schema,
+                              migration_names)
+from utils.schema import AUDIT_COLUMNS, MIGRATIONS_TABLE, TABLES, render_postgres_ddl
+from utils.stores.postgres_store import PostgresStore
+from utils.stores.sqlite_store import SqliteStore
+from utils.supabase_client import SupabaseReferenceClient
+
+REPO = Path(__file__).resolve().parents[1]
+EXPECTED = {name: set(t.columns) | set(AUDIT_COLUMNS) for name, t in TABLES.items()}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def fresh_store(request, tmp_path):
+    if request.param == "sqlite":
+        store = SqliteStore(tmp_path / "m.db")
+    else:
+        store = PostgresStore(request.getfixturevalue("empty_pg_database"))
+    yield store
+    store.close()
+
+
+def test_migrations_are_discovered_in_order():
+    assert MIGRATIONS == migration_names() == sorted(MIGRATIONS)
+    assert MIGRATIONS[0] == INITIAL_MIGRATION
+
+
+def test_apply_twice_is_a_no_op(fresh_store):
+    assert fresh_store.pending_migrations() == MIGRATIONS
+    assert fresh_store.apply_migrations() == MIGRATIONS
+    assert fresh_store.apply_migrations() == []
+    assert fresh_store.pending_migrations() == []
+    fresh_store.check_schema()
+    recorded = fresh_store.query(f"SELECT name FROM {MIGRATIONS_TABLE}")
+    assert sorted(r[0] for r in recorded) == MIGRATIONS
+
+
+def test_schema_check_names_the_command(fresh_store):
+    with pytest.raises(SchemaOutOfDateError) as info:
+        check_schema(fresh_store)
+    message = str(info.value)
+    assert "Database schema is behind" in message and INITIAL_MIGRATION in message
+    assert "python3 scripts/init_db.py" in message
+
+
+def test_a_dropped_table_is_reported(fresh_store):
+    fresh_store.apply_migrations()
+    fresh_store.query("DROP TABLE ra_horse_pedigree") if fresh_store.kind == "sqlite" else \
+        fresh_store.conn.execute("DROP TABLE ra_horse_pedigree") and fresh_store.conn.commit()
+    with pytest.raises(SchemaOutOfDateError, match="table ra_horse_pedigree"):
+        fresh_store.check_schema()
+
+
+def _columns(store) -> dict[str, set[str]]:
+    if store.kind == "sqlite":
+        return {t: {r[1] for r in store.query(f"PRAGMA table_info({t})")} for t in store.table_names()}
+    rows = store.query("SELECT table_name, column_name FROM information_schema.columns "
+                       "WHERE table_schema = current_schema()")
+    found: dict[str, set[str]] = {}
+    for table, column in rows:
+        found.setdefault(table, set()).add(column)
+    return found
+
+
+def test_tables_and_columns_equal_the_schema_module(fresh_store):
+    fresh_store.apply_migrations()
+    columns = _columns(fresh_store)
+    assert columns.pop(MIGRATIONS_TABLE) == {"name", "applied_at"}
+    columns.pop("sqlite_stat1", None)
+    assert columns == EXPECTED
+
+
+def test_committed_migration_is_the_rendering():
+    committed = (MIGRATIONS_DIR / f"{INITIAL_MIGRATION}.sql").read_text(encoding="utf-8")
+    assert committed == render_postgres_ddl()
+
+
+def test_postgres_trigger_protects_created_at(empty_pg_database):
+    with PostgresStore(empty_pg_database) as store:
+        store.apply_migrations()
+    with psycopg.connect(empty_pg_database, autocommit=True) as conn:
+        conn.execute("INSERT INTO ra_mst_jockeys (id, name) VALUES ('j', 'a')")
+        created = conn.execute("SELECT created_at FROM ra_mst_jockeys").fetchone()[0]
+        conn.execute("UPDATE ra_mst_jockeys SET name = 'b', created_at = now() + interval '1 day'")
+        assert conn.execute("SELECT created_at FROM ra_mst_jockeys").fetchone()[0] == created
+
+
+# --- REST: no DDL, HEAD probes ------------------------------------------------------------------
+def test_rest_cannot_apply_migrations_and_says_how(fake_rest):
+    store = SupabaseReferenceClient(fake_rest.url, REST_KEY)
+    with pytest.raises(ConfigError, match="supabase db push"):
+        store.apply_migrations()
+
+
+def test_rest_schema_check_probes_tables():
+    from fake_postgrest import FakePostgrest
+
+    with FakePostgrest(REST_KEY, missing_tables={"ra_runners"}, applied_migrations=MIGRATIONS) as fake:
+        store = SupabaseReferenceClient(fake.url, REST_KEY)
+        with pytest.raises(SchemaOutOfDateError, match="table ra_runners.*supabase db push"):
+            store.check_schema()
+        assert any(r.method == "HEAD" and r.table == "ra_runners" for r in fake.requests)
+    with FakePostgrest(REST_KEY, applied_migrations=MIGRATIONS) as fake:
+        SupabaseReferenceClient(fake.url, REST_KEY).check_schema()
+
+
+# --- scripts/init_db.py ---------------------------------------------------------------------------
+def init_db(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(REPO / "scripts" / "init_db.py"), *args],
+                          capture_output=True, text=True, timeout=120, cwd="/",
+                          env={"PATH": "/usr/bin:/bin", **(env or {})})
+
+
+def test_init_db_script_applies_then_is_a_no_op(tmp_path):
+    url = f"sqlite:///{tmp_path}/init.db"
+    first, second = init_db("--database-url", url), init_db("--database-url", url)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert first.stdout.startswith(f"Database: SQLite {tmp_path}/init.db")
+    assert "applied now  " + INITIAL_MIGRATION in first.stdout
+    assert "already done " + INITIAL_MIGRATION in second.stdout
+
+
+def test_init_db_script_errors_are_one_line_with_exit_codes():
+    bad = init_db("--database-url", "mysql://u:Secret99@h/db")
+    assert bad.returncode == 2 and "Secret99" not in bad.stderr and len(bad.stderr.splitlines()) == 1
+    down = init_db("--database-url", "postgresql://u:Secret99@127.0.0.1:1/db")
+    assert down.returncode == 3 and "Secret99" not in down.stderr + down.stdout
+    assert "Traceback" not in down.stderr and len(down.stderr.splitlines()) == 1
+    assert init_db("--check-rendered").returncode == 0
