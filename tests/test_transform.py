@@ -57,9 +57,14 @@ def test_parse_int(raw, expected):
     ("1'234.5", D("1234.5")), ("1.234.567", D(1234567)), ("1.234", D("1.234")), ("−2", D(-2)),
     (3.25, D("3.25")), (D("2.5"), D("2.5")), ("1,23,4", None), ("1.70 1.20", None),
     ("1e3", None), ("Infinity", None), ("NaN", None), ("1" * 40, None), ("", None), ("-", None),
+    ("١٢", None), ("１２", None), (float("inf"), None),
 ])
 def test_parse_decimal(raw, expected):
     assert t.parse_decimal(raw) == expected
+
+
+def test_integers_too_long_for_str_are_unreadable_not_errors():
+    assert t.parse_decimal(10**5000) is None and t.parse_int(10**5000) is None and t.text(10**5000) is None
 
 
 @pytest.mark.parametrize("raw, expected", [("45", D(45)), ("45%", D(45)), (" 12.5 % ", D("12.5")),

@@ -71,15 +71,16 @@ def joined(value: Any) -> str | None:
 
 
 # --- numbers ---------------------------------------------------------------------------------------
-_PLAIN = re.compile(r"\d+(\.\d*)?|\.\d+")
-_SPACE_GROUPS = re.compile(r"\d{1,3}( \d{3})+([.,]\d+)?")
-_SEPARATORS = " \u00a0\u202f\u2009'"  # spaces (incl. no-break/thin) and the Swiss apostrophe
+# Digits are ASCII only (re.A): "١٢" or full-width "１２" are not numbers the API writes.
+_PLAIN = re.compile(r"\d+(\.\d*)?|\.\d+", re.A)
+_SPACE_GROUPS = re.compile(r"\d{1,3}( \d{3})+([.,]\d+)?", re.A)
+_GROUP_SPACES = "\u00a0\u202f\u2009'"  # no-break/thin spaces and the Swiss apostrophe group like " "
 
 
 def _grouped(number: str, thousands: str, decimal: str) -> str | None:
     """``"1,234.50"`` (thousands ",", decimal ".") -> ``"1234.50"``; None if the groups are wrong."""
     pattern = rf"\d{{1,3}}({re.escape(thousands)}\d{{3}})+({re.escape(decimal)}\d+)?"
-    if not re.fullmatch(pattern, number):
+    if not re.fullmatch(pattern, number, re.A):
         return None
     return number.replace(thousands, "").replace(decimal, ".")
 
@@ -95,9 +96,8 @@ def normalise_number(raw: str) -> str | None:
     ``"1.70 1.20"`` (two amounts) is not a number.
     """
     number = raw.strip()
-    for sep in _SEPARATORS[1:]:
-        number = number.replace(sep, " ")
-    number = number.replace("'", "")
+    for space in _GROUP_SPACES:
+        number = number.replace(space, " ")
     if " " in number:
         if not _SPACE_GROUPS.fullmatch(number):
             return None
@@ -106,7 +106,7 @@ def normalise_number(raw: str) -> str | None:
         comma_last = number.rfind(",") > number.rfind(".")
         return _grouped(number, ".", ",") if comma_last else _grouped(number, ",", ".")
     if "," in number:
-        if re.fullmatch(r"\d*,\d{1,2}", number):
+        if re.fullmatch(r"\d*,\d{1,2}", number, re.A):
             return number.replace(",", ".")
         return _grouped(number, ",", ".")
     if number.count(".") > 1:
@@ -116,10 +116,8 @@ def normalise_number(raw: str) -> str | None:
 
 def parse_decimal(value: Any) -> Decimal | None:
     """``"3.25"``, ``".5"``, ``"1,234.50"``, ``"-2"`` -> Decimal; None when not a finite, sane number."""
-    if isinstance(value, bool):
+    if isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)):
         return None
-    if isinstance(value, (int, float, Decimal)):
-        value = str(value) if not (isinstance(value, float) and not math.isfinite(value)) else None
     raw = text(value)
     if raw is None:
         return None
@@ -192,7 +190,8 @@ REGION_CURRENCY = {
     "hun": "HUF", "rus": "RUB", "isr": "ILS", "phi": "PHP", "tha": "THB", "zim": "ZWL", "tri": "TTD",
     "jam": "JMD", "bar": "BBD",
 }
-_MONEY = re.compile(r"(?P<pre>[^\d.,]*?)\s*(?P<num>[\d.,][\d.,'\s\u00a0\u202f\u2009]*?)\s*(?P<post>[^\d.,]*)")
+_MONEY = re.compile(r"(?P<pre>[^\d.,]*?)\s*(?P<num>[\d.,][\d.,'\s\u00a0\u202f\u2009]*?)\s*(?P<post>[^\d.,]*)",
+                    re.A)
 
 
 def _currency_of(marker: str) -> tuple[str | None, bool]:
@@ -215,7 +214,7 @@ def _currency_of(marker: str) -> tuple[str | None, bool]:
 def _split_money(value: Any) -> tuple[str, str, str] | None:
     """(amount text, currency marker before, after) or None when the value is not one amount."""
     raw = text(value)
-    if raw is None or (isinstance(value, bool)):
+    if raw is None or isinstance(value, bool):
         return None
     match = _MONEY.fullmatch(raw)
     if not match or not any(c.isdigit() for c in match["num"]):
@@ -299,7 +298,7 @@ NON_FINISH_CODES = {
     "CO": "carried out", "DSQ": "disqualified", "VOI": "void race", "DNF": "did not finish",
     "PPU": "pulled up (alt.)", "NR": "non-runner", "WD": "withdrawn",
 }
-_POSITION = re.compile(r"(?:dh\s*|=)?(\d{1,3})(?:st|nd|rd|th)?\s*(?:=|dh)?", re.I)
+_POSITION = re.compile(r"(?:dh\s*|=)?(\d{1,3})(?:st|nd|rd|th)?\s*(?:=|dh)?", re.I | re.A)
 
 
 def parse_position(value: Any) -> tuple[int | None, str | None]:
@@ -328,7 +327,7 @@ VULGAR_FRACTIONS = {"¼": "1/4", "½": "1/2", "¾": "3/4", "⅓": "1/3", "⅔": 
                     "⅜": "3/8", "⅝": "5/8", "⅞": "7/8", "⅕": "1/5", "⅖": "2/5", "⅗": "3/5", "⅘": "4/5",
                     "⅙": "1/6", "⅚": "5/6"}
 _LENGTH_UNIT = re.compile(r"\s*(lengths?|lens?|len|l)\.?$")
-_MIXED = re.compile(r"(\d+(?:\.\d+)?|\.\d+)?(?:(?:^|\s+|-)(\d{1,2})/(\d{1,2}))?")
+_MIXED = re.compile(r"(\d+(?:\.\d+)?|\.\d+)?(?:(?:^|\s+|-)(\d{1,2})/(\d{1,2}))?", re.A)
 
 
 def _lengths(number: str) -> Decimal | None:
@@ -353,7 +352,8 @@ def parse_margin(value: Any) -> Decimal | None:
     if raw is None:
         return None
     raw = raw.rstrip(".").strip()
-    for candidate in (raw, _LENGTH_UNIT.sub("", raw)):
+    words = " ".join(raw.replace("-", " ").split())  # "short-head", "dead  heat" -> the word
+    for candidate in (raw, _LENGTH_UNIT.sub("", raw), words):
         if candidate in MARGIN_WORDS:
             return MARGIN_WORDS[candidate]
     raw = _LENGTH_UNIT.sub("", raw)
@@ -362,7 +362,7 @@ def parse_margin(value: Any) -> Decimal | None:
     return _lengths(raw.strip())
 
 
-_TIME = re.compile(r"(?:(\d{1,2})\s*(?::|m)\s*)?(\d{1,3}(?:\.\d+)?|\.\d+)\s*s?")
+_TIME = re.compile(r"(?:(\d{1,2})\s*(?::|m)\s*)?(\d{1,3}(?:\.\d+)?|\.\d+)\s*s?", re.A)
 
 
 def parse_finishing_time(value: Any) -> Decimal | None:
@@ -379,7 +379,7 @@ def parse_finishing_time(value: Any) -> Decimal | None:
     return total if total > 0 else None
 
 
-_STONES_POUNDS = re.compile(r"(\d{1,2})\s*-\s*(\d{1,2})")
+_STONES_POUNDS = re.compile(r"(\d{1,2})\s*-\s*(\d{1,2})", re.A)
 
 
 def parse_weight_st_lbs(value: Any) -> tuple[str | None, int | None]:
@@ -392,8 +392,10 @@ def parse_weight_st_lbs(value: Any) -> tuple[str | None, int | None]:
     return f"{stones}-{pounds}", stones * 14 + pounds
 
 
-_FURLONGS = re.compile(r"(\d+(?:\.\d+)?|\.\d+)?\s*([¼½¾])?\s*f?")
-_DISTANCE_TEXT = re.compile(r"(?:(\d{1,3})\s*m)?\s*(?:(\d{1,3})?\s*([¼½¾])?\s*f)?\s*(?:(\d{1,4})\s*y(?:ds?)?)?")
+_FURLONGS = re.compile(r"(\d+(?:\.\d+)?|\.\d+)?\s*([¼½¾])?\s*f?", re.A)
+_DISTANCE_TEXT = re.compile(r"(?:(\d{1,3})\s*m)?\s*"                  # miles
+                            r"(?:(\d{1,3})?\s*([¼½¾])?\s*f)?\s*"      # furlongs, maybe with a fraction
+                            r"(?:(\d{1,4})\s*y(?:ds?)?)?", re.A)       # yards
 YARDS_PER_FURLONG, METRES_PER_YARD = 220, Decimal("0.9144")
 
 

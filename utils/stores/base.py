@@ -41,10 +41,10 @@ class WriteCounts:
 
 # --- row preparation ----------------------------------------------------------------------------
 def _clean(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
-    unknown = set(row) - set(table.columns)
-    if unknown:
-        raise StoreError(f"{table.name}: unknown columns {sorted(unknown)}")
-    return {c: v for c, v in row.items() if v is not None and v != ""}
+    if not row.keys() <= table.columns.keys():
+        raise StoreError(f"{table.name}: unknown columns {sorted(set(row) - set(table.columns))}")
+    # "v or …" keeps the common truthy values cheap; 0, False and Decimal(0) are real values.
+    return {c: v for c, v in row.items() if v or (v is not None and v.__class__ is not str)}
 
 
 def prepare_rows(table: Table, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -58,7 +58,11 @@ def prepare_rows(table: Table, rows: Iterable[Mapping[str, Any]]) -> list[dict[s
             raise StoreError(f"{table.name}: row without its key {table.key}: {sorted(clean)[:6]}")
         previous = merged.get(key)
         merged[key] = {**previous, **clean} if previous else clean
-    return [merged[k] for k in sorted(merged, key=lambda k: tuple(str(p) for p in k))]
+    try:
+        order = sorted(merged)
+    except TypeError:    # mixed key types: any stable order will do
+        order = sorted(merged, key=lambda k: tuple(str(p) for p in k))
+    return [merged[k] for k in order]
 
 
 def prepare_unit(unit: Unit) -> Prepared:

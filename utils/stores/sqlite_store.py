@@ -36,6 +36,10 @@ _FATAL_CODES = {3: "PERM", 5: "BUSY", 6: "LOCKED", 8: "READONLY", 10: "IOERR", 1
                 13: "FULL", 14: "CANTOPEN", 26: "NOTADB"}
 
 
+def _key(table: Table, row: dict) -> tuple:
+    return tuple(row[k] for k in table.key)
+
+
 def _map_error(exc: sqlite3.Error, what: str, note: str = "") -> StoreError:
     """A typed error: database unusable -> StoreConnectionError (critical), else StoreError."""
     code = getattr(exc, "sqlite_errorcode", None)
@@ -56,11 +60,12 @@ class SqliteStore(Store):
             self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
                                         check_same_thread=False)
             for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL",
+                           "cache_size=-65536", "temp_store=MEMORY",
                            f"busy_timeout={BUSY_TIMEOUT_MS}"):
                 self.conn.execute(f"PRAGMA {pragma}")
         except (OSError, sqlite3.Error) as exc:
             raise StoreConnectionError(f"cannot open SQLite database {self.path}: {first_line(exc)}") from None
-        self._sql_cache: dict[tuple[str, tuple[str, ...]], str] = {}
+        self._sql_cache: dict[tuple, str] = {}
 
     # --- writes ---------------------------------------------------------------------------------
     @contextmanager
@@ -82,38 +87,46 @@ class SqliteStore(Store):
         return self._transaction("write", UNIT_NOTE)
 
     def _upsert(self, table: Table, rows: list[dict]) -> WriteCounts:
+        """New keys go in with a plain INSERT (about twice as fast as the upsert path), stored
+        keys through the no-clobber upsert; BEGIN IMMEDIATE holds the write lock, so no other
+        writer can add a key in between."""
         columns = columns_of(table, rows)
-        existing = self._count_existing(table, rows)
+        existing = self._existing_keys(table, rows)
+        fresh = [r for r in rows if _key(table, r) not in existing] if existing else rows
+        stored = [r for r in rows if _key(table, r) in existing] if existing else []
+        if fresh:
+            self.conn.executemany(self._statement(table, columns, plain=True),
+                                  [tuple(map(r.get, columns)) for r in fresh])
         before = self.conn.total_changes
-        self.conn.executemany(self._statement(table, columns),
-                              [tuple(map(row.get, columns)) for row in rows])
-        changed = self.conn.total_changes - before
-        inserted = len(rows) - existing
-        updated = changed - inserted
-        return WriteCounts(inserted, updated, len(rows) - changed)
+        if stored:
+            self.conn.executemany(self._statement(table, columns),
+                                  [tuple(map(r.get, columns)) for r in stored])
+        updated = self.conn.total_changes - before
+        return WriteCounts(len(fresh), updated, len(stored) - updated)
 
-    def _statement(self, table: Table, columns: list[str]) -> str:
-        key = (table.name, tuple(columns))
+    def _statement(self, table: Table, columns: list[str], plain: bool = False) -> str:
+        key = (table.name, tuple(columns), plain)
         if key not in self._sql_cache:
             values = f"VALUES ({', '.join('?' for _ in columns)})"
-            self._sql_cache[key] = upsert_sql(table, columns, source=values, distinct_op="IS NOT",
-                                              touch=NOW)
+            self._sql_cache[key] = (
+                f"INSERT INTO {table.name} ({', '.join(columns)}) {values}" if plain else
+                upsert_sql(table, columns, source=values, distinct_op="IS NOT", touch=NOW))
         return self._sql_cache[key]
 
-    def _count_existing(self, table: Table, rows: list[dict]) -> int:
-        """How many of the batch's keys are already stored (so changes split into inserts/updates)."""
-        one = "(" + ", ".join("?" for _ in table.key) + ")"
-        found = 0
-        for i in range(0, len(rows), KEY_CHUNK):
-            part = rows[i:i + KEY_CHUNK]
-            params = [row[k] for row in part for k in table.key]
-            # A join on the VALUES list, not "(a, b) IN (VALUES …)": SQLite answers the row-value
-            # IN with a full scan of the table for a composite key (quadratic over a backfill).
-            on = " AND ".join(f"t.{k} = v.column{i}" for i, k in enumerate(table.key, 1))
-            sql = (f"SELECT count(*) FROM (VALUES {', '.join([one] * len(part))}) AS v "
-                   f"JOIN {table.name} AS t ON {on}")
-            found += self.conn.execute(sql, params).fetchone()[0]
-        return found
+    def _existing_keys(self, table: Table, rows: list[dict]) -> set[tuple]:
+        """The batch's keys that are already stored. Looked up by the key's first column with
+        ``IN (?, …)`` so the primary-key index is used (a row-value ``IN (VALUES …)`` makes
+        SQLite scan the table: quadratic over a backfill)."""
+        lead = table.key[0]
+        wanted = {_key(table, r) for r in rows}
+        leads = sorted({k[0] for k in wanted})
+        found: set[tuple] = set()
+        for i in range(0, len(leads), KEY_CHUNK):
+            part = leads[i:i + KEY_CHUNK]
+            sql = (f"SELECT {', '.join(table.key)} FROM {table.name} "
+                   f"WHERE {lead} IN ({', '.join('?' * len(part))})")
+            found.update(tuple(r) for r in self.conn.execute(sql, part))
+        return found & wanted
 
     # --- reads, migrations ----------------------------------------------------------------------
     def query(self, sql: str, params: tuple | list = ()) -> list[tuple]:

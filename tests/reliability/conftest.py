@@ -1,0 +1,95 @@
+"""Fixtures and session hooks of the reliability suite (helpers live in ``rel_helpers.py``).
+
+``make reliability`` runs the heavy scenarios (``@pytest.mark.reliability``); ``make test`` runs
+the fast subset. Each session merges its counts into ``logs/reliability_counts.json``, which
+``benchmarks/reliability_report.py`` renders as ``docs/RELIABILITY.md``.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+for path in (HERE.parent, HERE):          # tests/ (backfill_helpers) and tests/reliability/
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+from backfill_helpers import create_database, drop_database  # noqa: E402
+from rel_helpers import (  # noqa: E402
+    API_PASSWORD, API_USER, COUNTS_FILE, STATS, CountingFaults, RunStats, need_postgres, with_password)
+from utils.simulator import FaultConfig, RacingAPISimulator, SimulatorConfig  # noqa: E402
+
+
+@pytest.fixture
+def stats(request) -> RunStats:
+    return RunStats(request.node.nodeid)
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" and report.nodeid in STATS.by_test:
+        STATS.by_test[report.nodeid]["outcome"] = report.outcome
+        STATS.by_test[report.nodeid]["seconds"] = round(report.duration, 1)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not STATS.by_test:
+        return
+    try:
+        previous = json.loads(COUNTS_FILE.read_text())
+    except (OSError, ValueError):
+        previous = {}
+    tests = previous.get("tests", {})
+    now = time.strftime("%Y-%m-%d %H:%M:%S")
+    for nodeid, entry in STATS.by_test.items():
+        tests[nodeid] = {**entry, "run_at": now}
+    COUNTS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    COUNTS_FILE.write_text(json.dumps({"tests": tests}, indent=2, sort_keys=True) + "\n")
+
+
+@pytest.fixture(scope="session")
+def simulator_server():
+    """Overrides tests/conftest.py's: same dataset (seed 42, limits off), distinctive password."""
+    sim = RacingAPISimulator(SimulatorConfig(seed=42, username=API_USER, password=API_PASSWORD,
+                                             rate_limits=False))
+    sim.fault_counter = CountingFaults(sim)
+    sim.start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def simulator(simulator_server):
+    sim = simulator_server
+    sim.reset_calls()
+    sim.set_faults(FaultConfig())
+    sim.clear_failures()
+    sim.today = None
+    sim.fault_counter.counter.clear()
+    yield sim
+    sim.set_faults(FaultConfig())
+    sim.clear_failures()
+    sim.today = None
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh database; the URL carries a password (ignored by trust auth) to prove it never leaks."""
+    need_postgres()
+    url = create_database("dh_rel")
+    yield with_password(url)
+    drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/rel.db"
+        return
+    need_postgres()
+    url = create_database("dh_rel")
+    yield with_password(url)
+    drop_database(url)
