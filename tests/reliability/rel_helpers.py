@@ -208,3 +208,22 @@ def reference(sim, start, end, tmp_factory, *extra: str):
         finally:
             store.close()
     return _REFERENCES[key]
+
+
+def exit_code_of(fn, capsys) -> tuple[int, str]:
+    """Run ``fn`` the way every script does (``utils.cli.run_main``): (exit code, stderr)."""
+    from utils.cli import run_main
+
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        run_main(fn)
+    err = capsys.readouterr().err
+    CAPTURED_TEXT.append(err)
+    return int(stop.value.code), err
+
+
+def one_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected a one-line message, got {lines!r}"
+    assert "Traceback" not in err
+    return lines[0]
