@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
@@ -256,15 +257,9 @@ def test_the_password_never_reaches_messages_or_logs(caplog):
 
 
 # --- rate limits at the defaults ------------------------------------------------------------------
-# The simulator stamps a call after building its answer, so under load (six client threads, a
-# day's deep copy per answer, one GIL) a stamp can lag the arrival by tens of milliseconds.
-LOG_JITTER = 0.1
-
-
 def most_in_any_second(stamps: list[float]) -> int:
-    """Calls in the busiest window of one second, less the log's timestamp jitter."""
     stamps = sorted(stamps)
-    return max(sum(1 for t in stamps if start <= t < start + 1.0 - LOG_JITTER) for start in stamps)
+    return max(sum(1 for t in stamps if start <= t < start + 1.0) for start in stamps)
 
 
 def run_all(jobs):
@@ -272,10 +267,29 @@ def run_all(jobs):
         fn(*args)
 
 
+def stamp_sends(client) -> dict[str, list[float]]:
+    """Record when the client actually hands each request to the network, per endpoint."""
+    sends: dict[str, list[float]] = {}
+    get = client.session.get
+
+    def stamped(url, **kwargs):
+        endpoint = url.split("/v1/", 1)[1].split("/")[0]          # results, racecards, horses
+        sends.setdefault(endpoint, []).append(time.time())
+        return get(url, **kwargs)
+
+    client.session.get = stamped
+    return sends
+
+
 def test_default_limits_never_draw_a_429_from_a_rate_limited_server():
     """~200 calls from 6 threads: results and horses (5/s each) beside racecards (2/s), against a
-    server enforcing the documented token buckets. Zero 429s, and no endpoint ever exceeds its
-    limit in any one-second window of the server's own call log."""
+    server enforcing the documented token buckets (capacity = limit, refill = limit/s).
+
+    Checked three ways: the server refused nothing; the client's own send times never exceed the
+    limit in any one-second window; the server's call log agrees within one call. (The log stamps
+    a call after building its answer, so a busy or CPU-starved simulator thread can stamp two calls
+    close together that arrived properly spaced.)
+    """
     days = [TODAY - timedelta(days=d) for d in range(1, 9)]          # few days: the server's cache stays warm
     config = SimulatorConfig(today=TODAY, rate_limits=True, rate_limit_scale=1.0)
     with RacingAPISimulator(config) as sim:
@@ -284,7 +298,9 @@ def test_default_limits_never_draw_a_429_from_a_rate_limited_server():
         for day in days:
             sim.dataset.racecards_for(day, REGIONS)
 
-        with client_for(sim, rate_scale=1.0) as client:
+        with client_for(sim, rate_scale=1.0, timeout=15.0) as client:
+            sends = stamp_sends(client)
+
             def horse(horse_id):
                 try:
                     client.horse_pro(horse_id)
@@ -305,5 +321,5 @@ def test_default_limits_never_draw_a_429_from_a_rate_limited_server():
     assert [c for c in calls if c.status == 429] == []
     assert sum(s["429s"] + s["retries"] for s in stats.values()) == 0
     for endpoint, limit in {"results": 5, "horses": 5, "racecards": 2}.items():
-        stamps = [c.at for c in calls if c.endpoint == endpoint]
-        assert most_in_any_second(stamps) <= limit, endpoint
+        assert most_in_any_second(sends[endpoint]) <= limit, endpoint
+        assert most_in_any_second([c.at for c in calls if c.endpoint == endpoint]) <= limit + 1, endpoint

@@ -29,10 +29,12 @@ def stats(request) -> RunStats:
     return RunStats(request.node.nodeid)
 
 
+_OUTCOMES: dict[str, tuple[str, float]] = {}
+
+
 def pytest_runtest_logreport(report):
-    if report.when == "call" and report.nodeid in STATS.by_test:
-        STATS.by_test[report.nodeid]["outcome"] = report.outcome
-        STATS.by_test[report.nodeid]["seconds"] = round(report.duration, 1)
+    if report.when == "call":
+        _OUTCOMES[report.nodeid] = (report.outcome, round(report.duration, 1))
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -45,7 +47,8 @@ def pytest_sessionfinish(session, exitstatus):
     tests = previous.get("tests", {})
     now = time.strftime("%Y-%m-%d %H:%M:%S")
     for nodeid, entry in STATS.by_test.items():
-        tests[nodeid] = {**entry, "run_at": now}
+        outcome, seconds = _OUTCOMES.get(nodeid, ("unknown", 0.0))
+        tests[nodeid] = {**entry, "outcome": outcome, "seconds": seconds, "run_at": now}
     COUNTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     COUNTS_FILE.write_text(json.dumps({"tests": tests}, indent=2, sort_keys=True) + "\n")
 

@@ -223,7 +223,7 @@ def exit_code_of(fn, capsys) -> tuple[int, str]:
 
 
 def one_line(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
+    lines = [line for line in err.split("\n") if line.strip()]
     assert len(lines) == 1, f"expected a one-line message, got {lines!r}"
     assert "Traceback" not in err
     return lines[0]

@@ -48,7 +48,7 @@ def _kill_and_resume(store_url, sim, tmp_path, start, end, kills_wanted, seed, s
         while kills < kills_wanted:
             attempts += 1
             assert attempts <= kills_wanted * 2, "the run kept finishing before it could be killed"
-            proc = start_script(argv if attempts == 1 else resume, sim)
+            proc = start_script(resume if checkpoint.exists() else argv, sim)   # killed before the first save: start again
             target = _completed(checkpoint) + rng.randint(0, 6)
             deadline = time.monotonic() + 60
             while proc.poll() is None and _completed(checkpoint) < target and time.monotonic() < deadline:
