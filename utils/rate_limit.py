@@ -7,34 +7,33 @@ default limits while still running at the full rate. A 429 that arrives anyway (
 another process) pauses the endpoint for ``Retry-After`` seconds so concurrent threads stop
 hammering it.
 
-Why a call waits for its endpoint limiter and the global cap *together* and is then granted on
-both at one instant: acquiring them one after the other would let the wait on the second push a
-call next to its successor and break the first one's spacing.
+Why slots are *booked* under one lock (and slept for outside it): N threads get N distinct slots
+``interval`` apart at once, without serialising their waits. The global cap keeps a list of
+booked instants and may fill a gap between calls booked ahead, so a backlog on a slow endpoint
+(racecards, 2/s) never holds a fast one (results, 5/s) back behind it.
 """
 from __future__ import annotations
 
-import contextlib
+import bisect
 import threading
 import time
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Mapping
 
 from utils.planning import SPEC_RATE_LIMITS
 
-# Space calls 5% wider than the limit: a call delayed in transit (network, a busy server thread)
-# can then arrive up to ~50 ms late per second of traffic without two arrivals bunching up.
+# Space calls 5% wider than the limit: a call delayed in transit (network, a busy thread) can then
+# arrive up to ~50 ms late per second of traffic without two arrivals bunching up.
 SAFETY_MARGIN = 1.05
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 
+_BOOKING = threading.Lock()   # held only to compute and record a slot (microseconds), never to sleep
+
 
 class RateLimiter:
-    """At most ``rate`` grants per second, at least ``interval`` apart; ``acquire`` blocks.
-
-    Why the next slot is anchored on the *actual* grant time (not a slot booked in advance): a
-    thread that wakes late (GIL, scheduler) would otherwise be followed by one that wakes on time,
-    and the pair would reach the server closer than the interval. Waiters therefore take turns.
-    """
+    """At most ``rate`` calls per second, each at least ``interval`` after the previous booking
+    (a bucket of capacity 1: idle time buys no burst). ``acquire`` blocks until the slot."""
 
     def __init__(self, rate: float, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep):
         if rate <= 0:
@@ -43,50 +42,64 @@ class RateLimiter:
         self.interval = SAFETY_MARGIN / rate
         self._clock = clock
         self._sleep = sleep
-        self._turn = threading.Lock()     # one waiter at a time; held while sleeping
-        self._state = threading.Lock()    # guards _next; never held while sleeping (pause() is quick)
-        self._next = float("-inf")        # earliest time of the next grant
+        self._next = float("-inf")          # earliest slot the next booking may take
+        self._paused_until = float("-inf")  # set by a 429; holds already-booked sleepers too
 
     def acquire(self) -> float:
         """Block until this limiter allows one call; returns the seconds waited."""
-        return acquire_all((self,), self._clock, self._sleep)
+        return _acquire(self, None, self._clock, self._sleep)
 
     def pause(self, seconds: float) -> None:
-        """Hold the next grant at least ``seconds`` from now (after a 429)."""
-        with self._state:
-            self._next = max(self._next, self._clock() + max(0.0, seconds))
-
-    def _delay(self, now: float) -> float:
-        with self._state:
-            return self._next - now
-
-    def _granted(self, now: float) -> None:
-        with self._state:
-            self._next = max(self._next, now + self.interval)
+        """Hold every call, including those already booked and asleep, ``seconds`` from now."""
+        with _BOOKING:
+            until = self._clock() + max(0.0, seconds)
+            self._paused_until = max(self._paused_until, until)
+            self._next = max(self._next, until)
 
 
-def acquire_all(limiters: Iterable[RateLimiter], clock: Clock = time.monotonic,
-                sleep: Sleep = time.sleep) -> float:
-    """Wait until every limiter allows a call, then count one grant on each at the same instant.
+class GlobalCap:
+    """Calls over all endpoints at least ``interval`` apart, as a set of booked instants."""
 
-    Turns are taken in the given order (callers pass the endpoint first, the global cap last, so
-    no two threads can wait on each other). One grant time for all keeps every limiter's spacing
-    exact even when the global cap is what delayed the call.
-    """
-    limiters = tuple(limiters)
-    started = clock()
-    with contextlib.ExitStack() as turns:
-        for limiter in limiters:
-            turns.enter_context(limiter._turn)
-        while True:
-            now = clock()
-            delay = max(limiter._delay(now) for limiter in limiters)
-            if delay <= 0:
-                break
-            sleep(delay)
-        for limiter in limiters:
-            limiter._granted(now)
-    return now - started
+    def __init__(self, rate: float):
+        if rate <= 0:
+            raise ValueError(f"max_rps must be positive (got {rate})")
+        self.rate = rate
+        self.interval = SAFETY_MARGIN / rate
+        self._booked: list[float] = []      # sorted
+
+    def book(self, earliest: float, now: float) -> float:
+        """The first instant >= ``earliest`` at least ``interval`` from every booked one (caller
+        holds ``_BOOKING``)."""
+        self._booked = [b for b in self._booked if b > now - self.interval]
+        slot = earliest
+        for booked in self._booked:
+            if booked >= slot + self.interval:
+                break                        # fits before this one, and so before all later ones
+            if booked > slot - self.interval:
+                slot = booked + self.interval
+        bisect.insort(self._booked, slot)
+        return slot
+
+
+def _acquire(limiter: RateLimiter, cap: GlobalCap | None, clock: Clock, sleep: Sleep) -> float:
+    """Book a slot on ``limiter`` (and ``cap``), sleep until it, then honour any pause that a
+    429 imposed meanwhile. Returns the seconds waited."""
+    with _BOOKING:
+        now = clock()
+        slot = max(now, limiter._next)
+        if cap is not None:
+            slot = cap.book(slot, now)
+        limiter._next = slot + limiter.interval
+    if slot > now:
+        sleep(slot - now)
+    granted = slot
+    while True:
+        with _BOOKING:
+            hold = limiter._paused_until - max(clock(), granted)
+        if hold <= 0:
+            return granted - now
+        sleep(hold)
+        granted += hold
 
 
 class EndpointLimits:
@@ -103,7 +116,7 @@ class EndpointLimits:
         self._clock, self._sleep = clock, sleep
         self._limiters = {name: RateLimiter(rate, clock=clock, sleep=sleep)
                           for name, rate in self.rates.items()}
-        self.global_cap = RateLimiter(max_rps, clock=clock, sleep=sleep) if max_rps else None
+        self.global_cap = GlobalCap(max_rps) if max_rps else None
 
     def limiter(self, endpoint: str) -> RateLimiter:
         try:
@@ -113,8 +126,7 @@ class EndpointLimits:
 
     def acquire(self, endpoint: str) -> float:
         """Block until ``endpoint`` (and the global cap) allow one call; returns seconds waited."""
-        chain = (self.limiter(endpoint),) + ((self.global_cap,) if self.global_cap else ())
-        return acquire_all(chain, self._clock, self._sleep)
+        return _acquire(self.limiter(endpoint), self.global_cap, self._clock, self._sleep)
 
     def pause(self, endpoint: str, seconds: float) -> None:
         """The server said 429: hold every thread's next call to ``endpoint`` for ``seconds``."""

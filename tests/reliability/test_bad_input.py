@@ -44,7 +44,7 @@ def _record(request):
 # --- CLI dates and ranges --------------------------------------------------------------------------
 date_text = st.one_of(
     st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)).map(date.isoformat),
-    st.text(max_size=20),
+    st.text(max_size=20).filter(lambda t: "\n" not in t and "\r" not in t),   # see the xfail below
     st.from_regex(r"\A\d{4}-\d{2}-\d{2}\Z"),
     st.sampled_from(["", " ", "2024-02-30", "2023-02-29", "1987-12-31", "2024/01/01", "01-01-2024",
                      "20240101", "yesterday", "-1", SQL, "２０２４-01-01", "2024-01-01T00:00"]))
@@ -97,6 +97,17 @@ def test_malformed_date_is_one_line_in_a_real_process(simulator, tmp_path):
                                 simulator)
     assert code == 2
     one_line(err)
+
+
+@pytest.mark.xfail(strict=True, reason="BUG utils/cli.py iso_date: the raw value is echoed with "
+                   "'{text}' (not {text!r}), so a value holding a newline splits the message")
+def test_date_with_a_newline_gives_a_one_line_message(capsys, tmp_path):
+    code, err = exit_code_of(lambda: backfill_events.main(["--start-date=2024-01-01", "--end-date=\n",
+                                                           "--database-url", f"sqlite:///{tmp_path}/n.db"]),
+                             capsys)
+    assert code == 2
+    assert len([line for line in err.split("\n") if "error:" in line or "date in the form" in line]) == 1 \
+        and "date in the form" in [line for line in err.split("\n") if "error:" in line][0]
 
 
 # --- environment values --------------------------------------------------------------------------------
@@ -164,12 +175,14 @@ def _sample_day(sim):
 def mutated_day(draw, base):
     day, results, cards = base
     results, cards = copy.deepcopy(results), copy.deepcopy(cards)
+    results[0]["runners"][0]["horse"] = SQL                      # always some SQL-looking text
     for _ in range(draw(st.integers(1, 6))):
         payload = draw(st.sampled_from(results + cards))
-        target = payload if draw(st.booleans()) or not payload["runners"] else draw(st.sampled_from(payload["runners"]))
+        runners = payload.get("runners")
+        runners = [r for r in runners if isinstance(r, dict)] if isinstance(runners, list) else []
+        target = payload if draw(st.booleans()) or not runners else draw(st.sampled_from(runners))
         field = draw(st.sampled_from(sorted(target)))
         target[field] = draw(nasty)
-    results[0]["runners"][0]["horse"] = SQL                      # always some SQL-looking text
     return DayData(day, results=results, racecards=cards)
 
 

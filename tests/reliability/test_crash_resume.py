@@ -32,7 +32,8 @@ def _completed(checkpoint) -> int:
         return 0
 
 
-def _kill_and_resume(store_url, sim, tmp_path, start, end, kills_wanted, seed, stats, tmp_path_factory):
+def _kill_and_resume(store_url, sim, tmp_path, start, end, kills_wanted, seed, stats, tmp_path_factory,
+                     max_advance: int = 6):
     ref_checksum, ideal = reference(sim, start, end, tmp_path_factory)
     truth = ground_truth(sim, start, end, today=TODAY)
     expected_by_day = truth_races_by_day(truth)
@@ -49,11 +50,11 @@ def _kill_and_resume(store_url, sim, tmp_path, start, end, kills_wanted, seed, s
             attempts += 1
             assert attempts <= kills_wanted * 2, "the run kept finishing before it could be killed"
             proc = start_script(resume if checkpoint.exists() else argv, sim)   # killed before the first save: start again
-            target = _completed(checkpoint) + rng.randint(0, 6)
+            target = _completed(checkpoint) + rng.randint(0, max_advance)
             deadline = time.monotonic() + 60
             while proc.poll() is None and _completed(checkpoint) < target and time.monotonic() < deadline:
                 time.sleep(0.01)
-            time.sleep(rng.uniform(0, 0.4))       # anywhere: fetching, writing, saving the checkpoint
+            time.sleep(rng.uniform(0, 0.25))      # anywhere: fetching, writing, saving the checkpoint
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
@@ -89,7 +90,7 @@ def _kill_and_resume(store_url, sim, tmp_path, start, end, kills_wanted, seed, s
 def test_five_kills_over_one_month_sqlite(simulator, tmp_path, stats, tmp_path_factory):
     start = TODAY - timedelta(days=75)
     _kill_and_resume(f"sqlite:///{tmp_path}/k.db", simulator, tmp_path, start, start + timedelta(days=29),
-                     5, 11, stats, tmp_path_factory)
+                     5, 11, stats, tmp_path_factory, max_advance=3)
 
 
 @pytest.mark.reliability

@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""``make bench``: every benchmark, one after another (they would compete for the CPUs), each as its
+own process; prints their figures as they come, then a summary. Exit 1 when any benchmark fails.
+
+Runs ``bench_backfill.py`` and, when present, ``bench_stores.py`` and ``bench_report.py`` (those
+belong to their own owners: they are only invoked and their exit codes relayed). Each benchmark
+writes its own section of docs/PERFORMANCE.md.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHMARKS = ("bench_backfill.py", "bench_stores.py", "bench_report.py")
+BUDGET_S = 15 * 60
+
+
+def main() -> int:
+    print(f"make bench: {datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} CPUs, "
+          f"Python {platform.python_version()}", flush=True)
+    outcomes: list[tuple[str, int | None, float, list[str]]] = []
+    began = time.perf_counter()
+    for name in BENCHMARKS:
+        path = HERE / name
+        if not path.exists():
+            outcomes.append((name, None, 0.0, []))
+            continue
+        print(f"\n=== {name} ===", flush=True)
+        started = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, str(path)], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, bufsize=1)
+        verdicts = []
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            if line.rstrip().endswith(("PASS", "FAIL")):
+                verdicts.append(line.strip())
+        rc = proc.wait()
+        outcomes.append((name, rc, time.perf_counter() - started, verdicts))
+    total = time.perf_counter() - began
+
+    print("\n=== summary ===")
+    failed = False
+    for name, rc, seconds, verdicts in outcomes:
+        if rc is None:
+            print(f"  {name:<20} not present, skipped")
+            continue
+        state = "PASS" if rc == 0 else f"FAIL (exit {rc})"
+        failed |= rc != 0
+        fails = sum(v.endswith("FAIL") for v in verdicts)
+        print(f"  {name:<20} {state:<14} {seconds / 60:5.1f} min   "
+              f"{len(verdicts) - fails} target lines PASS, {fails} FAIL")
+        for v in verdicts:
+            if v.endswith("FAIL"):
+                print(f"      {v}")
+    within = total <= BUDGET_S
+    print(f"  total {total / 60:.1f} min (budget {BUDGET_S // 60} min) {'PASS' if within else 'FAIL'}")
+    return 1 if failed or not within else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
