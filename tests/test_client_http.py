@@ -392,17 +392,17 @@ def test_default_limits_200_mixed_calls_from_threads_see_no_429():
     for day, cards in got["racecards"]:
         assert ids(cards) == ids(s.dataset.racecards_for(day))
     for endpoint, limit in (("results", 5), ("horses", 5), ("racecards", 2)):
-        # As the client sent them: strictly within the limit (it spaces calls 1.02/limit apart, so
-        # limit + 1 consecutive calls span 1.02 s).
+        # As the client sent them: strictly within the limit (it spaces calls SAFETY_MARGIN/limit
+        # apart, so limit + 1 consecutive calls span SAFETY_MARGIN > 1 s).
         assert len(session.sent[endpoint]) == Counter(x.endpoint for x in calls)[endpoint]
         assert busiest_second(session.sent[endpoint]) <= limit, endpoint
         # As the server logged them: within the limit + 1. Why the +1: the simulator stamps `at`
         # *after* building the answer (a deep copy of the day, in the same process and under the same
         # GIL as the eight client threads), so each stamp lags the request's arrival by a variable
-        # 1-80 ms (measured; racecards worst). The client's 2% margin is only 20 ms per second, so
-        # that lag alone can slide a (limit + 1)-th call into a window; it cannot slide two (that
-        # needs a lag difference of a whole interval, 200-500 ms). The zero-429 check above is the
-        # server's own verdict.
+        # 1-80 ms (measured; racecards worst). The client's margin is a few percent, i.e. tens of
+        # ms per second, so that lag alone can slide a (limit + 1)-th call into a window; it cannot
+        # slide two (that needs a lag difference of a whole interval, 200-500 ms). The zero-429
+        # check above is the server's own verdict.
         logged = [x.at for x in calls if x.endpoint == endpoint]
         assert busiest_second(logged) <= limit + 1, endpoint
     # ...and the limits are used, not wasted: racecards (40 at 2/s) is the longest queue, ~20 s.

@@ -7,10 +7,12 @@ default limits while still running at the full rate. A 429 that arrives anyway (
 another process) pauses the endpoint for ``Retry-After`` seconds so concurrent threads stop
 hammering it.
 
-Why slots are *booked* under one lock (and slept for outside it): N threads get N distinct slots
-``interval`` apart at once, without serialising their waits. The global cap keeps a list of
-booked instants and may fill a gap between calls booked ahead, so a backlog on a slow endpoint
-(racecards, 2/s) never holds a fast one (results, 5/s) back behind it.
+Why an endpoint's next slot is anchored on the *actual* grant time: a thread that wakes late (GIL,
+a loaded machine) would otherwise be followed by one that wakes on time, and the pair would leave
+closer than the interval. So the threads of one endpoint take turns (a lock held while sleeping,
+shared by nobody else). The global cap keeps a list of booked instants and may fill a gap between
+calls booked ahead, so a backlog on a slow endpoint (racecards, 2/s) never holds a fast one
+(results, 5/s) back behind it.
 """
 from __future__ import annotations
 
@@ -28,12 +30,12 @@ SAFETY_MARGIN = 1.05
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 
-_BOOKING = threading.Lock()   # held only to compute and record a slot (microseconds), never to sleep
+_BOOKING = threading.Lock()   # guards limiter state; held for microseconds, never while sleeping
 
 
 class RateLimiter:
-    """At most ``rate`` calls per second, each at least ``interval`` after the previous booking
-    (a bucket of capacity 1: idle time buys no burst). ``acquire`` blocks until the slot."""
+    """At most ``rate`` calls per second, each at least ``interval`` after the previous grant (a
+    bucket of capacity 1: idle time buys no burst). ``acquire`` blocks until allowed."""
 
     def __init__(self, rate: float, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep):
         if rate <= 0:
@@ -42,7 +44,8 @@ class RateLimiter:
         self.interval = SAFETY_MARGIN / rate
         self._clock = clock
         self._sleep = sleep
-        self._next = float("-inf")          # earliest slot the next booking may take
+        self._turn = threading.Lock()       # one waiter at a time; held while it sleeps
+        self._next = float("-inf")          # earliest instant of the next grant
         self._paused_until = float("-inf")  # set by a 429; holds already-booked sleepers too
 
     def acquire(self) -> float:
@@ -50,7 +53,7 @@ class RateLimiter:
         return _acquire(self, None, self._clock, self._sleep)
 
     def pause(self, seconds: float) -> None:
-        """Hold every call, including those already booked and asleep, ``seconds`` from now."""
+        """Hold every call, including one already asleep, ``seconds`` from now."""
         with _BOOKING:
             until = self._clock() + max(0.0, seconds)
             self._paused_until = max(self._paused_until, until)
@@ -80,26 +83,35 @@ class GlobalCap:
         bisect.insort(self._booked, slot)
         return slot
 
+    def cancel(self, slot: float) -> None:
+        """Drop a booking that was not used (its call was held longer by a pause)."""
+        index = bisect.bisect_left(self._booked, slot)
+        if index < len(self._booked) and self._booked[index] == slot:
+            del self._booked[index]
+
 
 def _acquire(limiter: RateLimiter, cap: GlobalCap | None, clock: Clock, sleep: Sleep) -> float:
-    """Book a slot on ``limiter`` (and ``cap``), sleep until it, then honour any pause that a
-    429 imposed meanwhile. Returns the seconds waited."""
-    with _BOOKING:
-        now = clock()
-        slot = max(now, limiter._next)
-        if cap is not None:
-            slot = cap.book(slot, now)
-        limiter._next = slot + limiter.interval
-    if slot > now:
-        sleep(slot - now)
-    granted = slot
-    while True:
-        with _BOOKING:
-            hold = limiter._paused_until - max(clock(), granted)
-        if hold <= 0:
-            return granted - now
-        sleep(hold)
-        granted += hold
+    """Wait for this endpoint's turn and slot (and a slot on ``cap``), honouring any pause a 429
+    imposes meanwhile; the grant instant then sets the endpoint's next slot. Returns seconds waited.
+
+    ``now`` advances by what was slept even if the clock says less: ``sleep`` sleeps at least that
+    long, and an injected clock may stand still."""
+    with limiter._turn:
+        started = now = clock()
+        while True:
+            with _BOOKING:
+                slot = max(now, limiter._next, limiter._paused_until)
+                if cap is not None:
+                    slot = cap.book(slot, now)
+            if slot > now:
+                sleep(slot - now)
+            now = max(clock(), slot)
+            with _BOOKING:
+                if limiter._paused_until <= now:            # no 429 arrived while asleep
+                    limiter._next = now + limiter.interval
+                    return now - started
+                if cap is not None:
+                    cap.cancel(slot)
 
 
 class EndpointLimits:

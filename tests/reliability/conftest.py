@@ -72,6 +72,7 @@ def simulator(simulator_server):
     sim.clear_failures()
     sim.today = None
     sim.fault_counter.counter.clear()
+    sim.fault_counter.queue.clear()
     yield sim
     sim.set_faults(FaultConfig())
     sim.clear_failures()

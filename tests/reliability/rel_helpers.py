@@ -91,11 +91,14 @@ class CountingFaults:
 
     def __init__(self, sim: RacingAPISimulator):
         self.counter: Counter = Counter()
+        self.queue: list[str] = []          # kinds to inject next, whatever the dice say
         injector = sim._faults
         original = injector.pick
 
         def pick(endpoint, days):
             kind = original(endpoint, days)
+            if self.queue and not kind:
+                kind = self.queue.pop(0)
             if kind:
                 self.counter[kind] += 1
             return kind
