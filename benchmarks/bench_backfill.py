@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import json
 import math
 import multiprocessing
 import os
@@ -581,19 +582,31 @@ def peak_rss_mb(sim: StandaloneSimulator, start: date, end: date, tmp: str) -> t
     db = Path(tmp) / f"rss_{tag}.db"
     subprocess.run([sys.executable, str(ROOT / "scripts" / "init_db.py"), "--database-url", f"sqlite:///{db}"],
                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    with open(Path(tmp) / f"rss_{tag}.log", "w") as logf:
-        started = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, str(EVENTS_SCRIPT), "--database-url", f"sqlite:///{db}",
-                                 "--start-date", start.isoformat(), "--end-date", end.isoformat(),
-                                 "--checkpoint-file", str(Path(tmp) / f"rss_{tag}.json"), "--quiet"],
-                                env=env, stdout=logf, stderr=subprocess.STDOUT)
-        _pid, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
+    command = [sys.executable, str(EVENTS_SCRIPT), "--database-url", f"sqlite:///{db}",
+               "--start-date", start.isoformat(), "--end-date", end.isoformat(),
+               "--checkpoint-file", str(Path(tmp) / f"rss_{tag}.json"), "--quiet"]
+    log_path = Path(tmp) / f"rss_{tag}.log"
+    started = time.perf_counter()
+    # Started from a small launcher, not from this (large) process: Linux carries the RSS high-water
+    # mark of the forked pre-exec image into ru_maxrss, so a child of a 400 MB parent reports 400 MB.
+    launched = subprocess.run([sys.executable, "-c", RSS_LAUNCHER, json.dumps(command), str(log_path)],
+                              env=env, capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - started
+    maxrss_kb, rc = json.loads(launched.stdout)
+    if rc != 0:
+        print(f"  backfill_events.py exited {rc}: {log_path.read_text()[-800:]}", flush=True)
+    return maxrss_kb / 1024, rc, wall
+
+
+RSS_LAUNCHER = """
+import json, os, subprocess, sys
+command, log_path = json.loads(sys.argv[1]), sys.argv[2]
+with open(log_path, "w") as log:
+    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    _pid, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        tail = (Path(tmp) / f"rss_{tag}.log").read_text()[-800:]
-        print(f"  backfill_events.py exited {proc.returncode}: {tail}", flush=True)
-    return usage.ru_maxrss / 1024, proc.returncode, wall
+print(json.dumps([usage.ru_maxrss, proc.returncode]))
+"""
 
 
 def bench_memory(b: Bench, sim: StandaloneSimulator, today: date) -> dict:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import threading
 import time as _time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer

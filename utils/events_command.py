@@ -223,7 +223,7 @@ def _announce(request: EventsRequest, checkpoint: Checkpoint, today: date) -> No
 def _finish(totals: dict[str, int], backfill: EventsBackfill, stop: StopFlag, files: RunFiles) -> ExitCode:
     log.info("Done: %d days committed this run, %d races, %d runners; %d days failed",
              totals["days"], totals["races"], totals["runners"], totals["failed_days"])
-    resume_hint = f"python3 scripts/backfill_events.py --resume" + (
+    resume_hint = "python3 scripts/backfill_events.py --resume" + (
         "" if files.checkpoint == DEFAULT_CHECKPOINT else f" --checkpoint-file {files.checkpoint}")
     if stop.requested:
         log.warning("Stopped by request; checkpoint saved. Resume with: %s", resume_hint)
