@@ -15,6 +15,7 @@ only in the session's auth header, and messages name the endpoint, path and quer
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
@@ -189,8 +190,8 @@ def _env_number(env: Mapping[str, str], name: str, default: float | None) -> flo
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number (got {raw!r})") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be positive (got {raw!r})")
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{name} must be a positive number (got {raw!r})")
     return value
 
 

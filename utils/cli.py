@@ -33,13 +33,13 @@ def iso_date(text: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except (ValueError, AttributeError):
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date in the form YYYY-MM-DD") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date in the form YYYY-MM-DD") from None
 
 
 def region_code(text: str) -> str:
     code = text.strip().lower()
     if not code.isalpha() or not 1 < len(code) < 6:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a region code (e.g. gb, ire)")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a region code (e.g. gb, ire)")
     return code
 
 
@@ -118,9 +118,17 @@ OPTIONS: dict[str, Callable[[argparse.ArgumentParser], object]] = {
 }
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line on stderr and exit 2 (argparse would print its usage block first)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        sys.stderr.write(f"error: {message} (see {self.prog} --help)\n")
+        sys.exit(int(ExitCode.USAGE))
+
+
 def build_parser(prog: str, description: str, names: Iterable[str]) -> argparse.ArgumentParser:
     """A parser with the named shared options, in the order given."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser = OneLineParser(prog=prog, description=description)
     for name in names:
         OPTIONS[name](parser)
     return parser
