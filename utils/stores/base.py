@@ -40,9 +40,12 @@ class WriteCounts:
 
 
 # --- row preparation ----------------------------------------------------------------------------
-def _clean(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
+def _clean(table: Table, row: Mapping[str, Any]) -> Mapping[str, Any]:
     if not row.keys() <= table.columns.keys():
         raise StoreError(f"{table.name}: unknown columns {sorted(set(row) - set(table.columns))}")
+    values = row.values()
+    if None not in values and "" not in values:
+        return row      # the common case (transforms omit empty values): no copy; rows are never mutated
     # "v or …" keeps the common truthy values cheap; 0, False and Decimal(0) are real values.
     return {c: v for c, v in row.items() if v or (v is not None and v.__class__ is not str)}
 
