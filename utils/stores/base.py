@@ -54,10 +54,11 @@ def prepare_rows(table: Table, rows: Iterable[Mapping[str, Any]]) -> list[dict[s
     """Drop empty values, dedupe by key (later rows' values win, earlier ones fill the gaps) and
     sort by key, so a batch never holds a key twice and concurrent writers lock rows in one order."""
     merged: dict[tuple, dict[str, Any]] = {}
+    key_columns = table.key
     for row in rows:
         clean = _clean(table, row)
-        key = tuple(clean.get(k) for k in table.key)
-        if any(part is None for part in key):
+        key = tuple(map(clean.get, key_columns))
+        if None in key:
             raise StoreError(f"{table.name}: row without its key {table.key}: {sorted(clean)[:6]}")
         previous = merged.get(key)
         merged[key] = {**previous, **clean} if previous else clean

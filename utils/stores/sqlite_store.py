@@ -37,7 +37,7 @@ _FATAL_CODES = {3: "PERM", 5: "BUSY", 6: "LOCKED", 8: "READONLY", 10: "IOERR", 1
 
 
 def _key(table: Table, row: dict) -> tuple:
-    return tuple(row[k] for k in table.key)
+    return tuple(map(row.__getitem__, table.key))
 
 
 def _map_error(exc: sqlite3.Error, what: str, note: str = "") -> StoreError:
