@@ -19,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from utils.errors import SchemaOutOfDateError, StoreAuthError, StoreConnectionError, StoreError
+from utils.schema import TABLES
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "supabase" / "migrations"
 INITIAL_MIGRATION = "20261129000001_initial_schema"
@@ -70,7 +71,12 @@ def apply_migrations(store) -> list[str]:
 
 
 def behind_message(missing: list[str], *, rest: bool) -> str:
+    """One readable line: a never-initialised database says so instead of listing every table."""
     hint = REST_HINT if rest else f"Run: {INIT_COMMAND}"
+    tables = [m for m in missing if m.startswith("table ")]
+    if len(tables) == len(TABLES):
+        names = [m for m in missing if not m.startswith("table ")]
+        return f"Database schema is behind: nothing applied yet (missing: {', '.join(names)}). {hint}"
     return f"Database schema is behind (missing: {', '.join(missing)}). {hint}"
 
 

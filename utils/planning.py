@@ -7,7 +7,7 @@ really does. Both use these functions.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Iterable, Iterator
 
@@ -88,29 +88,33 @@ class Estimate:
     results_calls: int
     racecard_calls: int
     racecard_days_skipped: int
+    per_day: list[tuple[int, int]] = field(default_factory=list)   # (results pages, racecard calls)
 
     def seconds(self, limits: dict[str, float] = SPEC_RATE_LIMITS) -> float:
-        """Wall time at the rate limits; results and racecards are fetched concurrently."""
-        return max(self.results_calls / limits["results"], self.racecard_calls / limits["racecards"])
+        """Wall time at the rate limits: a day's results and racecards are fetched concurrently,
+        days one after another, so each day costs the slower of its two endpoints."""
+        return sum(max(pages / limits["results"], cards / limits["racecards"])
+                   for pages, cards in self.per_day)
 
 
 def estimate(days: Iterable[date], today: date, *, results: bool = True,
              racecards: bool = True, pages_per_day: int | None = None) -> Estimate:
     """Calls needed for ``days``: one results call per 100 races, one racecard call per servable day."""
     day_list = list(days)
-    results_calls = 0
-    racecard_calls = 0
+    per_day: list[tuple[int, int]] = []
     skipped = 0
     for day in day_list:
+        pages = cards = 0
         if results and results_servable(day, today):
             pages = pages_per_day or max(1, math.ceil(expected_races(day) / RESULTS_PAGE_SIZE))
-            results_calls += pages
         if racecards:
             if racecards_servable(day, today):
-                racecard_calls += 1
+                cards = 1
             else:
                 skipped += 1
-    return Estimate(len(day_list), results_calls, racecard_calls, skipped)
+        per_day.append((pages, cards))
+    return Estimate(len(day_list), sum(p for p, _ in per_day), sum(c for _, c in per_day), skipped,
+                    per_day)
 
 
 def format_duration(seconds: float) -> str:
