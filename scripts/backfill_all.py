@@ -12,14 +12,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from utils.cli import build_parser, run_main, setup_logging  # noqa: E402
 
-ALL_OPTIONS = ("start_date", "end_date", "region_codes", "skip_masters", "resume", "dry_run",
-               "enrich_horses", "verify", "checkpoint_file", "database_url", "demo", "log_format", "quiet")
-
 
 def main(argv=None) -> int:
-    args = build_parser("backfill_all.py", __doc__.splitlines()[0], ALL_OPTIONS).parse_args(argv)
-    from utils.all_command import print_plan, run_all
+    from utils.all_command import ALL_OPTIONS, print_plan, run_all
 
+    args = build_parser("backfill_all.py", __doc__.splitlines()[0], ALL_OPTIONS).parse_args(argv)
     if args.dry_run:
         setup_logging("backfill_all", log_format=args.log_format, quiet=args.quiet, log_dir=None)
         return print_plan(args, date.today())
