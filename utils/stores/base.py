@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
 from utils.errors import StoreError
-from utils.schema import TABLES, WRITE_ORDER, Table
+from utils.schema import MIGRATIONS_TABLE, TABLES, WRITE_ORDER, Table
 
 EMPTY = (None, "")
 UNIT_NOTE = "; the write unit was rolled back, nothing of it was written"
@@ -184,8 +184,11 @@ class Store(ABC):
     def run_migration(self, name: str, sql: str) -> None:
         """Apply one migration's SQL and record it, in one transaction."""
 
-    @abstractmethod
-    def applied_migrations(self) -> set[str]: ...
+    def applied_migrations(self) -> set[str]:
+        """Names recorded in the migrations table (none when it does not exist yet)."""
+        if MIGRATIONS_TABLE not in self.table_names():
+            return set()
+        return {r[0] for r in self.query(f"SELECT name FROM {MIGRATIONS_TABLE}")}
 
     def migration_sql(self, name: str, postgres_sql: str) -> str:
         """The SQL this store runs for a migration (PostgreSQL's as written by default)."""

@@ -154,11 +154,6 @@ class SqliteStore(Store):
         self.conn.execute(f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (name TEXT PRIMARY KEY, "
                           f"applied_at TEXT NOT NULL DEFAULT ({NOW}))")
 
-    def applied_migrations(self) -> set[str]:
-        if MIGRATIONS_TABLE not in self.table_names():
-            return set()
-        return {r[0] for r in self.query(f"SELECT name FROM {MIGRATIONS_TABLE}")}
-
     def close(self) -> None:
         try:
             self.conn.close()
