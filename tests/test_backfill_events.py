@@ -350,3 +350,33 @@ def test_wrong_password_is_critical_and_never_printed(simulator, tmp_path):
     assert "credentials" in err.lower() and "Traceback" not in err
     logs = "".join(p.read_text() for p in tmp_path.glob("*.json")) + out + err
     assert "wrong-Secret-123" not in logs and SIM_PASSWORD not in logs
+
+
+def test_an_unstorable_payload_fails_only_its_day(simulator, tmp_path):
+    """A result without race_id cannot be stored: that day goes to the error log, nothing of it is
+    written, and the other days still commit."""
+    bad_day = START_2W + timedelta(days=3)
+
+    class BrokenPayloadClient:
+        def __init__(self, client):
+            self.client = client
+
+        def results(self, day, regions):
+            races = self.client.results(day, regions)
+            return [{**races[0], "race_id": ""}, *races[1:]] if day == bad_day else races
+
+        def __getattr__(self, name):
+            return getattr(self.client, name)
+
+    store = open_fresh_store(f"sqlite:///{tmp_path}/b.db")
+    try:
+        code = run_events_inprocess(store, simulator, _range_args(START_2W, END_2W, tmp_path),
+                                    client=BrokenPayloadClient(make_client(simulator)))
+        assert code == 1
+        errors = read_json(tmp_path / "cp_errors.json")
+        assert [(e["date"], e["endpoint"]) for e in errors] == [(bad_day.isoformat(), "transform")]
+        assert not store.query("SELECT 1 FROM ra_races WHERE date = ?", (bad_day.isoformat(),))
+        committed = read_json(tmp_path / "cp.json")["completed_dates"]
+        assert len(committed) == (END_2W - START_2W).days and bad_day.isoformat() not in committed
+    finally:
+        store.close()

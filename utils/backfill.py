@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable, Protocol
 from utils import planning
 from utils.checkpoint import Checkpoint, ErrorLog
 from utils.entity_extractor import extract_entities
-from utils.errors import DarkHorsesError
+from utils.errors import DarkHorsesError, StoreError
 from utils.schema import WRITE_ORDER
 from utils.transform import racecard_to_rows, result_to_rows
 
@@ -223,8 +223,15 @@ class EventsBackfill:
 
     def _run_day(self, day: date, fetcher: DayFetcher, chunk: planning.Chunk) -> DayOutcome:
         data = fetcher.fetch(day)
-        unit = build_write_unit(data, self.clock())
-        self.store.write_unit(unit)              # one transaction; raises on failure
+        try:
+            unit = build_write_unit(data, self.clock())
+            self.store.write_unit(unit)          # one transaction; all or nothing
+        except DarkHorsesError as exc:
+            if exc.critical:                     # database lost, auth refused: stop the run
+                raise
+            # a payload we cannot store (no race id) or a unit the database refused: the day is
+            # rolled back, goes to the error log, and the run goes on
+            raise DayFailed("database" if isinstance(exc, StoreError) else "transform", exc) from None
         outcome = DayOutcome(
             day=day,
             races=_count_distinct(unit.get("ra_races", []), "id"),
