@@ -29,15 +29,22 @@ def simulator_server():
     sim.stop()
 
 
+def clean_slate(sim: RacingAPISimulator) -> None:
+    """No faults, no forced failures, real today, and (when present) empty fault counters."""
+    sim.set_faults(FaultConfig())
+    sim.clear_failures()
+    sim.today = None
+    counter = getattr(sim, "fault_counter", None)
+    if counter is not None:
+        counter.counter.clear()
+        counter.queue.clear()
+
+
 @pytest.fixture
 def simulator(simulator_server):
-    """The session simulator with an empty call log, no faults, no forced failures, real today."""
+    """The session simulator with an empty call log and a clean slate before and after the test."""
     sim = simulator_server
     sim.reset_calls()
-    sim.set_faults(FaultConfig())
-    sim.clear_failures()
-    sim.today = None
+    clean_slate(sim)
     yield sim
-    sim.set_faults(FaultConfig())
-    sim.clear_failures()
-    sim.today = None
+    clean_slate(sim)

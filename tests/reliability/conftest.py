@@ -21,7 +21,7 @@ for path in (HERE.parent, HERE):          # tests/ (backfill_helpers) and tests/
 from backfill_helpers import create_database, drop_database  # noqa: E402
 from rel_helpers import (  # noqa: E402
     API_PASSWORD, API_USER, COUNTS_FILE, STATS, CountingFaults, RunStats, need_postgres, with_password)
-from utils.simulator import FaultConfig, RacingAPISimulator, SimulatorConfig  # noqa: E402
+from utils.simulator import RacingAPISimulator, SimulatorConfig  # noqa: E402
 
 
 @pytest.fixture
@@ -64,19 +64,6 @@ def simulator_server():
     sim.stop()
 
 
-@pytest.fixture
-def simulator(simulator_server):
-    sim = simulator_server
-    sim.reset_calls()
-    sim.set_faults(FaultConfig())
-    sim.clear_failures()
-    sim.today = None
-    sim.fault_counter.counter.clear()
-    sim.fault_counter.queue.clear()
-    yield sim
-    sim.set_faults(FaultConfig())
-    sim.clear_failures()
-    sim.today = None
 
 
 @pytest.fixture
