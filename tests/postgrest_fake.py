@@ -11,7 +11,8 @@ What it implements (``/rest/v1/<table>``):
   ``return=minimal``, ``resolution=merge-duplicates`` (or ``ignore-duplicates``) and ``missing=default``;
   values are coerced to the column's type (bad value -> 400, code 22P02) and stored typed.
 - ``GET``/``HEAD`` with ``select``, ``Prefer: count=exact`` (``Content-Range``), filters
-  ``eq.`` / ``in.(…)`` / ``is.null`` / ``not.is.null``, ``limit``/``offset``; unknown table -> 404 PGRST205.
+  ``eq.`` / ``in.(…)`` / ``is.null`` / ``not.is.null``, ``limit``/``offset``; unknown table (or one deleted
+  from ``fake.tables``) -> 404 PGRST205.
 - ``apikey`` + ``Authorization: Bearer`` must both carry the key, else 401.
 - fault injection: ``fail_next(n, status)`` answers the next n requests with that status,
   ``stall_next(n, seconds)`` sleeps before answering (client timeouts).
@@ -301,7 +302,7 @@ class _Handler(BaseHTTPRequestHandler):
                                "hint": "Double check your Supabase `anon` or `service_role` API key."})
         if not table or "/" in table:
             return reply(404, {"code": "FAKE", "message": f"fake serves /rest/v1/<table>, not {split.path}"})
-        known = table in TABLES or (table == MIGRATIONS_TABLE and fake.with_migrations_table)
+        known = table in fake.tables or (table == MIGRATIONS_TABLE and fake.with_migrations_table)
         if not known:
             return reply(404, {"code": "PGRST205", "details": None, "hint": None,
                                "message": f"Could not find the table 'public.{table}' in the schema cache"})

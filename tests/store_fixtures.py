@@ -1,10 +1,8 @@
-"""Fixtures for the store, migration and REST tests (loaded with ``pytest_plugins``).
+"""PostgreSQL fixtures for the migration tests.
 
-Why a private PostgreSQL database per test session: several engineers' suites run at once against
-the one local server, so a fixed database name would collide. ``pg_server`` skips loudly when the
-server is unreachable, and fails instead when ``REQUIRE_POSTGRES=1`` (CI).
-``StoreHarness`` gives every store the same read-back view, so one suite covers SQLite,
-PostgreSQL and the REST store (against ``tests/fake_postgrest.py``).
+Why a private database per test: suites run at once against the one local server, so a fixed
+database name would collide. ``pg_server`` skips loudly when the server is unreachable, and fails
+instead when ``REQUIRE_POSTGRES=1`` (CI).
 """
 from __future__ import annotations
 
@@ -13,8 +11,6 @@ import secrets
 
 import psycopg
 import pytest
-
-from fake_postgrest import FakePostgrest
 
 PG_SERVER = os.environ.get("DH_TEST_PG_SERVER", "postgresql://postgres@127.0.0.1:5432")
 REST_KEY = "sb_secret_test_key_0123456789"
@@ -57,9 +53,3 @@ def empty_pg_database(pg_server):
     name = create_database("dh_mig")
     yield pg_url(name)
     drop_database(name)
-
-
-@pytest.fixture
-def fake_rest():
-    with FakePostgrest(REST_KEY) as fake:
-        yield fake

@@ -13,7 +13,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from store_fixtures import REST_KEY, empty_pg_database, fake_rest, pg_server  # noqa: F401
+from postgrest_fake import PostgrestFake
+from store_fixtures import REST_KEY, empty_pg_database, pg_server  # noqa: F401
 from utils.errors import ConfigError, SchemaOutOfDateError
 from utils.migrations import (INITIAL_MIGRATION, MIGRATIONS, MIGRATIONS_DIR, check_schema,
                               migration_names)
@@ -102,22 +103,25 @@ def test_postgres_trigger_protects_created_at(empty_pg_database):
 
 
 # --- REST: no DDL, HEAD probes ------------------------------------------------------------------
-def test_rest_cannot_apply_migrations_and_says_how(fake_rest):
-    store = SupabaseReferenceClient(fake_rest.url, REST_KEY)
-    with pytest.raises(ConfigError, match="supabase db push"):
-        store.apply_migrations()
+def test_rest_cannot_apply_migrations_and_says_how():
+    fake = PostgrestFake(REST_KEY).start()
+    try:
+        with pytest.raises(ConfigError, match="supabase db push"):
+            SupabaseReferenceClient(fake.url, REST_KEY).apply_migrations()
+    finally:
+        fake.stop()
 
 
 def test_rest_schema_check_probes_tables():
-    from fake_postgrest import FakePostgrest
-
-    with FakePostgrest(REST_KEY, missing_tables={"ra_runners"}, applied_migrations=MIGRATIONS) as fake:
-        store = SupabaseReferenceClient(fake.url, REST_KEY)
+    fake = PostgrestFake(REST_KEY, applied_migrations=tuple(MIGRATIONS)).start()
+    try:
+        SupabaseReferenceClient(fake.url, REST_KEY).check_schema()      # complete: no error
+        del fake.tables["ra_runners"]
         with pytest.raises(SchemaOutOfDateError, match="table ra_runners.*supabase db push"):
-            store.check_schema()
+            SupabaseReferenceClient(fake.url, REST_KEY).check_schema()
         assert any(r.method == "HEAD" and r.table == "ra_runners" for r in fake.requests)
-    with FakePostgrest(REST_KEY, applied_migrations=MIGRATIONS) as fake:
-        SupabaseReferenceClient(fake.url, REST_KEY).check_schema()
+    finally:
+        fake.stop()
 
 
 # --- scripts/init_db.py ---------------------------------------------------------------------------
