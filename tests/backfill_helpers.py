@@ -16,6 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import pg_databases
 from utils import planning
 from utils.api_client import RacingAPIClient, RetryPolicy
 from utils.cli import build_parser
@@ -146,8 +147,8 @@ def read_json(path: Path):
     return json.loads(Path(path).read_text())
 
 
-# --- PostgreSQL -----------------------------------------------------------------------------
-PG_SERVER = os.environ.get("DARKHORSES_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+# --- PostgreSQL (the databases themselves come from tests/pg_databases.py) ---------------------
+PG_SERVER = pg_databases.SERVER
 
 
 def postgres_available() -> str | None:
@@ -155,26 +156,16 @@ def postgres_available() -> str | None:
     import psycopg
 
     try:
-        psycopg.connect(f"{PG_SERVER}/postgres", connect_timeout=3).close()
+        psycopg.connect(pg_databases.server_url(), connect_timeout=3).close()
         return None
     except psycopg.Error as exc:
         return str(exc).splitlines()[0]
 
 
 def create_database(prefix: str = "dh_e2e") -> str:
-    import secrets
-
-    import psycopg
-
-    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return f"{PG_SERVER}/{name}"
+    """A fresh database; returns its URL."""
+    return pg_databases.server_url(pg_databases.create_database(prefix))
 
 
 def drop_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    pg_databases.drop_database(url.rsplit("/", 1)[1])

@@ -14,7 +14,9 @@ import psycopg
 import pytest
 
 from postgrest_fake import PostgrestFake
-from store_fixtures import REST_KEY, empty_pg_database, pg_server  # noqa: F401
+from pg_databases import fresh_postgres_db  # noqa: F401  (fixture)
+
+REST_KEY = "sb_secret_test_key_0123456789"
 from utils.errors import ConfigError, SchemaOutOfDateError
 from utils.migrations import (INITIAL_MIGRATION, MIGRATIONS, MIGRATIONS_DIR, check_schema,
                               migration_names)
@@ -32,7 +34,7 @@ def fresh_store(request, tmp_path):
     if request.param == "sqlite":
         store = SqliteStore(tmp_path / "m.db")
     else:
-        store = PostgresStore(request.getfixturevalue("empty_pg_database"))
+        store = PostgresStore(request.getfixturevalue("fresh_postgres_db"))
     yield store
     store.close()
 
@@ -92,10 +94,10 @@ def test_committed_migration_is_the_rendering():
     assert committed == render_postgres_ddl()
 
 
-def test_postgres_trigger_protects_created_at(empty_pg_database):
-    with PostgresStore(empty_pg_database) as store:
+def test_postgres_trigger_protects_created_at(fresh_postgres_db):
+    with PostgresStore(fresh_postgres_db) as store:
         store.apply_migrations()
-    with psycopg.connect(empty_pg_database, autocommit=True) as conn:
+    with psycopg.connect(fresh_postgres_db, autocommit=True) as conn:
         conn.execute("INSERT INTO ra_mst_jockeys (id, name) VALUES ('j', 'a')")
         created = conn.execute("SELECT created_at FROM ra_mst_jockeys").fetchone()[0]
         conn.execute("UPDATE ra_mst_jockeys SET name = 'b', created_at = now() + interval '1 day'")
