@@ -23,6 +23,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Callable, Mapping
+from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -255,7 +256,7 @@ class RacingAPIClient:
 
     def horse_pro(self, horse_id: str) -> dict:
         """A horse's Pro profile; ``NotFoundError`` when the API has none (remember it)."""
-        path = f"/v1/horses/{horse_id}/pro"
+        path = f"/v1/horses/{quote(horse_id, safe='')}/pro"   # an id is data, never a path
         data = self._get("horses", path, {}, _profile)
         if data is None:
             raise NotFoundError(f"horses {path}: no Pro profile (404)", endpoint="horses", status=404)
