@@ -217,13 +217,11 @@ def setup_logging(script: str, *, log_format: str = "text", quiet: bool = False,
 
 
 def load_environment() -> None:
-    """Environment first, then ``.env.local``, then ``.env`` (never overriding what is set)."""
-    from dotenv import load_dotenv
+    """Environment first, then ``.env.local``, then ``.env`` (never overriding what is set), and
+    every credential found registered for redaction."""
+    from utils.credentials import load_env
 
-    for name in (".env.local", ".env"):
-        path = REPO_ROOT / name
-        if path.is_file():
-            load_dotenv(path, override=False)
+    load_env()
     for var in ("RACING_API_PASSWORD", "SUPABASE_SERVICE_KEY"):
         register_secret(os.environ.get(var))
 

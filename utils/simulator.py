@@ -38,12 +38,13 @@ from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from utils.planning import SPEC_RATE_LIMITS
 from utils.simulator_data import RACECARDS_FROM, Dataset
 
 log = logging.getLogger(__name__)
 
 FAULT_KINDS = ("5xx", "429", "reset", "timeout", "truncated", "html200", "null_strings", "short_page")
-RATE_LIMITS = {"regions": 1.0, "courses": 1.0, "racecards": 2.0, "results": 5.0, "horses": 5.0}
+RATE_LIMITS = SPEC_RATE_LIMITS   # the spec's per-endpoint limits, one copy for client and server
 HISTORY_DETAIL = ("Your plan does not include results older than 12 months. "
                   "The historical results add-on removes this limit.")
 RACECARD_AHEAD_DAYS = 7
