@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Callable
 
+from utils.entity_extractor import merge_units
 from utils.errors import DarkHorsesError, NotFoundError
 from utils.planning import SPEC_RATE_LIMITS, format_duration
 from utils.transform import horse_profile_to_rows
@@ -68,14 +69,6 @@ def _not_found_row(horse_id: str, fetched_at: datetime) -> dict[str, list[dict]]
     return {"ra_mst_horses": [{"id": horse_id, "profile_status": "not_found", "enriched_at": fetched_at}]}
 
 
-def _merge(units: list[dict[str, list[dict]]]) -> dict[str, list[dict]]:
-    merged: dict[str, list[dict]] = {}
-    for unit in units:
-        for table, rows in unit.items():
-            merged.setdefault(table, []).extend(rows)
-    return merged
-
-
 class HorseEnricher:
     """Fetches profiles for pending horses in batches, committing each batch."""
 
@@ -99,7 +92,7 @@ class HorseEnricher:
                 batch = horse_ids[start:start + BATCH_SIZE]
                 outcomes = list(pool.map(self._fetch_one, batch))
                 self._tally(result, batch, outcomes)
-                unit = _merge([rows for _, rows in outcomes if rows])
+                unit = merge_units(*(rows for _, rows in outcomes if rows))
                 if unit:
                     self.store.write_unit(unit)   # one transaction per batch
                 if self.on_batch:
