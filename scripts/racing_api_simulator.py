@@ -39,7 +39,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fault-rate", type=float, default=0.0, help="probability of a fault per request")
     p.add_argument("--fault-kinds", type=_fault_kinds, default=FAULT_KINDS, help=",".join(FAULT_KINDS))
     p.add_argument("--latency-ms", type=int, default=0, help="added to every request")
+    p.add_argument("--prebuild", type=_date_range, default=None, metavar="START:END",
+                   help="generate these days before listening (benchmarks: the real API answers from "
+                        "stored data, so generating it must not be timed)")
+    p.add_argument("--prebuild-workers", type=int, default=2, help="processes used by --prebuild")
     return p
+
+
+def _date_range(text: str) -> tuple[date, date]:
+    try:
+        start, end = (date.fromisoformat(part) for part in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected START:END as YYYY-MM-DD:YYYY-MM-DD, got {text!r}") from None
+    if start > end:
+        raise argparse.ArgumentTypeError(f"{start} is after {end}")
+    return start, end
 
 
 def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
@@ -53,6 +67,9 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     sim = RacingAPISimulator(config_from_args(args))
+    if args.prebuild:
+        days = sim.dataset.prebuild(*args.prebuild, workers=max(1, args.prebuild_workers))
+        print(f"Prebuilt {days} days", flush=True)
     try:
         sim.start()
     except OSError as err:

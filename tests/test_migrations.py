@@ -94,6 +94,23 @@ def test_committed_migration_is_the_rendering():
     assert committed == render_postgres_ddl()
 
 
+def test_postgres_enforces_exactly_the_schema_references(fresh_postgres_db):
+    """After every migration, each table's foreign-key constraints are its declared references
+    minus the ones deliberately left to the writers and the verifier (``Table.unenforced``)."""
+    with PostgresStore(fresh_postgres_db) as store:
+        store.apply_migrations()
+        rows = store.query(
+            "SELECT c.conrelid::regclass::text, a.attname, c.confrelid::regclass::text "
+            "FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid "
+            "AND a.attnum = c.conkey[1] WHERE c.contype = 'f'")
+    enforced = {(table, column, ref) for table, column, ref in rows}
+    expected = {(t.name, column, ref) for t in TABLES.values()
+                for column, ref in t.foreign_keys.items() if column not in t.unenforced}
+    assert enforced == expected
+    assert ("ra_runners", "race_id", "ra_races") in enforced
+    assert not {c for t, c, _ in enforced if t == "ra_runners"} & {"jockey_id", "trainer_id", "owner_id"}
+
+
 def test_postgres_trigger_protects_created_at(fresh_postgres_db):
     with PostgresStore(fresh_postgres_db) as store:
         store.apply_migrations()

@@ -23,6 +23,7 @@ from utils import planning
 from utils.checkpoint import Checkpoint, ErrorLog
 from utils.entity_extractor import extract_entities
 from utils.errors import DarkHorsesError, StoreError
+from utils.memory import release_freed_memory
 from utils.schema import WRITE_ORDER
 from utils.transform import racecard_to_rows, result_to_rows
 
@@ -250,6 +251,7 @@ class EventsBackfill:
         stats["days_committed"] = len(self.checkpoint.completed)
         self.checkpoint.save()
         self.errors.clear(day)
+        release_freed_memory()           # keeps peak RSS bounded by one day, not by the range
 
     def _init_stats(self) -> None:
         stats = self.checkpoint.stats

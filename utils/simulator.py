@@ -147,6 +147,13 @@ def _query_echo(params: dict) -> list[list]:
     return [[key, values if len(values) > 1 else values[0]] for key, values in params.items()]
 
 
+def _page(key: str, races: list[bytes], limit: int, skip: int, params: dict) -> bytes:
+    """A page body joined from pre-serialised races: ``{key: [...], total, limit, skip, query}``."""
+    meta = json.dumps({"total": len(races), "limit": limit, "skip": skip, "query": _query_echo(params)},
+                      ensure_ascii=False).encode("utf-8")
+    return b'{"' + key.encode() + b'": [' + b", ".join(races[skip: skip + limit]) + b"], " + meta[1:]
+
+
 # --- the API itself (pure: params in, Reply out) ----------------------------------------------------
 class Api:
     """Route handlers. Pure functions of (dataset, today, add-on flag, request): no faults here."""
@@ -169,10 +176,8 @@ class Api:
         if day < RACECARDS_FROM or day > today + timedelta(days=RACECARD_AHEAD_DAYS):
             raise ApiError(422, f"Racecards are available from {RACECARDS_FROM} (when tracking began) up to "
                                 f"{RACECARD_AHEAD_DAYS} days ahead of today ({today}); {day} is outside that window.")
-        cards = self.dataset.racecards_for(day, params.get("region_codes"))
-        page = {"racecards": cards[skip: skip + limit], "total": len(cards), "limit": limit, "skip": skip,
-                "query": _query_echo(params)}
-        return Reply(200, page, kind="racecards")
+        cards = self.dataset.racecards_json(day, params.get("region_codes"))
+        return Reply(200, _page("racecards", cards, limit, skip, params), kind="racecards")
 
     def results(self, params: dict) -> Reply:
         today = self.today()
@@ -182,10 +187,8 @@ class Api:
         skip = _int_param(params, "skip", 0, 0, 20000)
         self._check_results_window(start, end, today)
         races = [race for offset in range((min(end, today) - start).days + 1)
-                 for race in self.dataset.results_for(start + timedelta(days=offset), params.get("region"))]
-        page = {"results": races[skip: skip + limit], "total": len(races), "limit": limit, "skip": skip,
-                "query": _query_echo(params)}
-        return Reply(200, page, kind="results")
+                 for race in self.dataset.results_json(start + timedelta(days=offset), params.get("region"))]
+        return Reply(200, _page("results", races, limit, skip, params), kind="results")
 
     def _check_results_window(self, start: date, end: date, today: date) -> None:
         if start > end:
@@ -513,6 +516,8 @@ class RacingAPISimulator:
         if reply.status != 200 or not kind:
             return reply
         rng = self._faults.random()
+        if kind in ("null_strings", "short_page") and isinstance(reply.body, bytes):
+            reply = replace(reply, body=json.loads(reply.body))   # these faults edit the payload
         if kind == "truncated":
             return replace(reply, action=rng.choice(("truncate", "short_body")))
         if kind == "null_strings":

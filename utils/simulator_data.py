@@ -18,6 +18,9 @@ import bisect
 import functools
 import json
 import random
+import threading
+from collections import OrderedDict
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -741,32 +744,96 @@ def build_day(seed: int, day: date) -> DayData:
     return DayData(sorted(cards, key=_sort_key), sorted(results, key=_sort_key))
 
 
-def _copy(payload):
-    """Callers get their own copy: the cached day must never be mutated by a fault or a test."""
-    return json.loads(json.dumps(payload))
+@dataclass(frozen=True)
+class EncodedDay:
+    """One day as the server sends it: each race already serialised, with its region (for the
+    region filters). Pages are joined from these bytes, so serving a request costs no JSON work."""
+    results: tuple[tuple[str, bytes], ...]
+    racecards: tuple[tuple[str, bytes], ...]
+
+
+def _encode_races(races: list[dict]) -> tuple[tuple[str, bytes], ...]:
+    return tuple((race["region"].lower(), json.dumps(race, ensure_ascii=False).encode("utf-8"))
+                 for race in races)
+
+
+def encode_day(seed: int, day: date) -> EncodedDay:
+    """Generate and serialise one day (a module-level function, so worker processes can run it)."""
+    data = build_day(seed, day)
+    return EncodedDay(_encode_races(data.results), _encode_races(data.racecards))
+
+
+def _decoded(races: list[bytes]) -> list[dict]:
+    """Fresh dicts every call: a caller (a fault, a test) may mutate what it gets."""
+    return json.loads(b"[" + b",".join(races) + b"]")
 
 
 class Dataset:
-    """The simulator's ground truth, addressable without HTTP."""
+    """The simulator's ground truth, addressable without HTTP.
+
+    Days are kept serialised in a bounded LRU (about 1 MB a day); ``prebuild`` fills it ahead for a
+    range, the way the real API answers from stored data instead of generating it per request."""
+
+    DEFAULT_CACHED_DAYS = 64
 
     def __init__(self, seed: int):
         self.seed = seed
-        self._day = functools.lru_cache(maxsize=32)(self._build)   # a day is ~1-3 MB of dicts
+        self._cache: OrderedDict[date, EncodedDay] = OrderedDict()
+        self._capacity = self.DEFAULT_CACHED_DAYS
+        self._lock = threading.Lock()
 
-    def _build(self, day: date) -> DayData:
-        return build_day(self.seed, day)
+    def encoded(self, day: date) -> EncodedDay:
+        with self._lock:
+            hit = self._cache.get(day)
+            if hit is not None:
+                self._cache.move_to_end(day)
+                return hit
+        encoded = encode_day(self.seed, day)     # built outside the lock: requests stay concurrent
+        self._remember(day, encoded)
+        return encoded
+
+    def _remember(self, day: date, encoded: EncodedDay) -> None:
+        with self._lock:
+            self._cache[day] = encoded
+            self._cache.move_to_end(day)
+            while len(self._cache) > self._capacity:
+                self._cache.popitem(last=False)
+
+    def prebuild(self, start: date, end: date, workers: int = 1) -> int:
+        """Generate every day of [start, end] now (in ``workers`` processes) and keep them all."""
+        days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+        self._capacity = max(self._capacity, len(days) + self.DEFAULT_CACHED_DAYS)
+        if workers > 1 and len(days) > 1:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                built = pool.map(encode_day, [self.seed] * len(days), days, chunksize=8)
+                for day, encoded in zip(days, built):
+                    self._remember(day, encoded)
+        else:
+            for day in days:
+                self._remember(day, encode_day(self.seed, day))
+        return len(days)
 
     @staticmethod
-    def _wanted(race: dict, regions) -> bool:
-        return regions is None or race["region"].lower() in {r.lower() for r in regions}
+    def _wanted(races: tuple[tuple[str, bytes], ...], regions) -> list[bytes]:
+        if regions is None:
+            return [race for _region, race in races]
+        wanted = {r.lower() for r in regions}
+        return [race for region, race in races if region in wanted]
 
-    def results_for(self, day: date, regions=("gb", "ire")) -> list[dict]:
+    def results_json(self, day: date, regions=("gb", "ire")) -> list[bytes]:
+        """The day's results, each race serialised (what the server pages through)."""
         if day < RESULTS_FROM:
             return []
-        return _copy([r for r in self._day(day).results if self._wanted(r, regions)])
+        return self._wanted(self.encoded(day).results, regions)
+
+    def racecards_json(self, day: date, regions=("gb", "ire")) -> list[bytes]:
+        return self._wanted(self.encoded(day).racecards, regions)
+
+    def results_for(self, day: date, regions=("gb", "ire")) -> list[dict]:
+        return _decoded(self.results_json(day, regions))
 
     def racecards_for(self, day: date, regions=("gb", "ire")) -> list[dict]:
-        return _copy([r for r in self._day(day).racecards if self._wanted(r, regions)])
+        return _decoded(self.racecards_json(day, regions))
 
     def horse_pro(self, horse_id: str) -> dict | None:
         key = parse_horse_id(horse_id)

@@ -47,7 +47,10 @@ def text(value: Any) -> str | None:
             raw = str(value)
         except ValueError:  # an int beyond Python's str() digit limit
             return None
-    if _UNSTORABLE.search(raw):
+    if raw.isascii():                   # O(1) in CPython; ASCII text cannot hold a surrogate
+        if "\x00" in raw:
+            raw = raw.replace("\x00", "")
+    elif _UNSTORABLE.search(raw):
         raw = _UNSTORABLE.sub("", raw)
     raw = raw.strip()
     if len(raw) > _LONGEST_MISSING:     # fast path: no missing-value marker is this long
@@ -78,6 +81,7 @@ def joined(value: Any) -> str | None:
 # --- numbers ---------------------------------------------------------------------------------------
 # Digits are ASCII only (re.A): "١٢" or full-width "１２" are not numbers the API writes.
 _PLAIN = re.compile(r"\d+(\.\d*)?|\.\d+", re.A)
+_SIGNED_PLAIN = re.compile(r"-?(\d+(\.\d*)?|\.\d+)", re.A)
 _SPACE_GROUPS = re.compile(r"\d{1,3}( \d{3})+([.,]\d+)?", re.A)
 _GROUP_SPACES = "\u00a0\u202f\u2009'"  # no-break/thin spaces and the Swiss apostrophe group like " "
 
@@ -126,6 +130,9 @@ def parse_decimal(value: Any) -> Decimal | None:
     raw = text(value)
     if raw is None:
         return None
+    if _SIGNED_PLAIN.fullmatch(raw):    # the common case ("6.50", "-2"): nothing to normalise
+        number = Decimal(raw)
+        return number if abs(number) < DECIMAL_LIMIT else None
     raw = raw.replace("\u2212", "-")
     sign = "-" if raw[0] == "-" else ""
     digits = normalise_number(raw[1:] if raw[0] in "+-" else raw)
@@ -140,6 +147,11 @@ def parse_decimal(value: Any) -> Decimal | None:
 
 def parse_int(value: Any) -> int | None:
     """``"122"``, ``" 7 "``, ``"12.0"`` -> int; ``"12.5"``, ``"-"``, out-of-int32 values -> None."""
+    if value.__class__ is int:          # JSON integers, and below plain digit strings: no Decimal
+        return value if INT_MIN <= value <= INT_MAX else None
+    if value.__class__ is str and len(value) <= 10 and value.isascii() and value.isdigit():
+        number = int(value)
+        return number if number <= INT_MAX else None
     number = parse_decimal(value)
     if number is None or number != number.to_integral_value():
         return None

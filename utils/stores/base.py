@@ -40,9 +40,7 @@ class WriteCounts:
 
 
 # --- row preparation ----------------------------------------------------------------------------
-def _clean(table: Table, row: Mapping[str, Any]) -> Mapping[str, Any]:
-    if not row.keys() <= table.columns.keys():
-        raise StoreError(f"{table.name}: unknown columns {sorted(set(row) - set(table.columns))}")
+def _without_empty(row: Mapping[str, Any]) -> Mapping[str, Any]:
     values = row.values()
     if None not in values and "" not in values:
         return row      # the common case (transforms omit empty values): no copy; rows are never mutated
@@ -52,16 +50,20 @@ def _clean(table: Table, row: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def prepare_rows(table: Table, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Drop empty values, dedupe by key (later rows' values win, earlier ones fill the gaps) and
-    sort by key, so a batch never holds a key twice and concurrent writers lock rows in one order."""
+    sort by key, so a batch never holds a key twice and concurrent writers lock rows in one order.
+    Unknown columns are refused once per batch (a per-row check cost more than the rest)."""
     merged: dict[tuple, dict[str, Any]] = {}
     key_columns = table.key
     for row in rows:
-        clean = _clean(table, row)
+        clean = _without_empty(row)
         key = tuple(map(clean.get, key_columns))
         if None in key:
             raise StoreError(f"{table.name}: row without its key {table.key}: {sorted(clean)[:6]}")
         previous = merged.get(key)
         merged[key] = {**previous, **clean} if previous else clean
+    unknown = set().union(*merged.values()) - table.columns.keys()
+    if unknown:
+        raise StoreError(f"{table.name}: unknown columns {sorted(unknown)}")
     try:
         order = sorted(merged)
     except TypeError:    # mixed key types: any stable order will do
