@@ -134,6 +134,25 @@ def time_copy(url: str, units, target: str | None = None) -> float:
         return time.perf_counter() - start
 
 
+def time_sqlite_floor(units) -> float:
+    """Only the runner rows, one ``executemany`` into an in-memory SQLite table with no key, no
+    index, no types and no constraint: what Python's sqlite3 can do at all on this machine (the
+    ceiling for any SqliteStore figure, which also writes races and entities with keys and indexes)."""
+    import sqlite3
+
+    cols = list(TABLES["ra_runners"].columns)
+    rows = [tuple(map(r.get, cols)) for unit in units for r in unit["ra_runners"]]
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.execute(f"CREATE TABLE floor ({', '.join(cols)})")
+    start = time.perf_counter()
+    conn.execute("BEGIN")
+    conn.executemany(f"INSERT INTO floor VALUES ({', '.join('?' * len(cols))})", rows)
+    conn.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return elapsed
+
+
 def run(n_runners: int, server: str) -> dict:
     units = generate(n_runners)
     counts = {t: sum(len(u[t]) for u in units) for t in units[0]}
@@ -142,6 +161,7 @@ def run(n_runners: int, server: str) -> dict:
         with SqliteStore(Path(tmp) / "bench.db") as store:
             results["sqlite_s"] = time_store(store, units)
             results["sqlite_rerun_s"] = time_store(store, units)
+    results["sqlite_floor_s"] = time_sqlite_floor(units)
     name = f"dh_bench_stores_{os.getpid()}_{secrets.token_hex(3)}"
     with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")
@@ -159,8 +179,8 @@ def run(n_runners: int, server: str) -> dict:
 
 # --- report ---------------------------------------------------------------------------------------
 def report(res: dict, n: int, command: str) -> tuple[str, bool]:
-    rate = {k: n / res[f"{k}_s"] for k in ("sqlite", "sqlite_rerun", "pg", "pg_rerun", "copy",
-                                           "copy_real")}
+    rate = {k: n / res[f"{k}_s"] for k in ("sqlite", "sqlite_rerun", "sqlite_floor", "pg", "pg_rerun",
+                                           "copy", "copy_real")}
     share = rate["pg"] / rate["copy"]
     ok_sqlite, ok_pg = rate["sqlite"] >= SQLITE_TARGET, share >= PG_TARGET_SHARE
     machine = f"{platform.node() or 'host'}: {platform.processor() or platform.machine()}, " \
@@ -179,11 +199,13 @@ def report(res: dict, n: int, command: str) -> tuple[str, bool]:
         f"| SqliteStore, first write | {res['sqlite_s']:.2f} | {rate['sqlite']:,.0f} | ≥ {SQLITE_TARGET:,} | "
         f"{'PASS' if ok_sqlite else 'FAIL'} |",
         f"| SqliteStore, re-write (all unchanged) | {res['sqlite_rerun_s']:.2f} | {rate['sqlite_rerun']:,.0f} | | |",
+        f"| ceiling: runner rows only, one executemany into an in-memory table (no key, index, type) | "
+        f"{res['sqlite_floor_s']:.2f} | {rate['sqlite_floor']:,.0f} | | |",
         f"| PostgresStore, first write | {res['pg_s']:.2f} | {rate['pg']:,.0f} | ≥ 50% of COPY | "
         f"{'PASS' if ok_pg else 'FAIL'} ({share:.0%}) |",
         f"| PostgresStore, re-write (all unchanged) | {res['pg_rerun_s']:.2f} | {rate['pg_rerun']:,.0f} | | |",
         f"| baseline: one COPY into an empty unindexed table | {res['copy_s']:.2f} | {rate['copy']:,.0f} | | |",
-        f"| ceiling: one COPY into the real, empty ra_runners (PK, 4 indexes, 5 FKs) | "
+        f"| ceiling: one COPY into the real, empty ra_runners (PK, 4 indexes, 2 FKs) | "
         f"{res['copy_real_s']:.2f} | {rate['copy_real']:,.0f} | | {rate['copy_real'] / rate['copy']:.0%} "
         f"of baseline |",
         "",
@@ -191,8 +213,10 @@ def report(res: dict, n: int, command: str) -> tuple[str, bool]:
         "`INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE <changed>`; SQLite inserts new keys with one",
         "`executemany` of a plain INSERT and sends stored keys through the no-clobber upsert, inside",
         "`BEGIN IMMEDIATE … COMMIT`. The ceiling row shows why the 50%-of-COPY target is out of reach",
-        "with this schema: a single COPY into the real `ra_runners` (its primary key, 4 indexes and 5",
-        "foreign keys checked per row) already runs at about a fifth of the unindexed baseline.",
+        "with this schema: a single COPY into the real `ra_runners` (its primary key, 4 indexes and 2",
+        "foreign keys checked per row) already runs at about a fifth of the unindexed baseline. The",
+        "SQLite ceiling row is the same kind of evidence: Python's sqlite3 binding 52 columns per row is",
+        "the cost, and the store writes races, entities, a key and indexes on top of it.",
         "",
     ]
     return "\n".join(lines), ok_sqlite and ok_pg

@@ -74,7 +74,9 @@ class _Collector:
     def add(self, table: str, row: dict) -> None:
         bucket = self.tables.setdefault(table, {})
         key = _key(table, row)
-        bucket[key] = {**bucket.get(key, {}), **compact(row)}
+        clean = compact(row)
+        previous = bucket.get(key)
+        bucket[key] = {**previous, **clean} if previous else clean
 
     def unit(self) -> dict[str, list[dict]]:
         return {table: list(rows.values()) for table, rows in self.tables.items() if rows}

@@ -39,6 +39,8 @@ _LONGEST_MISSING = max(len(m) for m in MISSING)
 def text(value: Any) -> str | None:
     """A trimmed, storable string, or None for a missing value (``""``, ``null``, ``"-"`` …)."""
     if value.__class__ is str:          # the common case first: this runs ~80 times per runner
+        if _is_clean_text(value):
+            return value
         raw = value
     elif value is None or isinstance(value, (dict, list, tuple, set)):
         return None
@@ -595,11 +597,25 @@ DROPPED_FIELDS: dict[str, str] = {
 def map_fields(payload: dict, mapping: dict[str, tuple[str, Parser]]) -> dict[str, Any]:
     """Apply a field map; columns whose value is missing or unreadable are left out."""
     row = {}
+    get = payload.get
     for column, (field, parse) in mapping.items():
-        value = parse(payload.get(field))
+        value = get(field)
+        if value is None:
+            continue
+        if parse is text and _is_clean_text(value):   # most fields: already the stored text
+            row[column] = value
+            continue
+        value = parse(value)
         if value is not None:
             row[column] = value
     return row
+
+
+def _is_clean_text(value: Any) -> bool:
+    """True when ``text(value)`` would return ``value`` itself: an ASCII string without NUL,
+    surrounding blanks, or the length of a missing-value marker (checked in C, no copies)."""
+    return (value.__class__ is str and len(value) > _LONGEST_MISSING and value.isascii()
+            and "\x00" not in value and not value[0].isspace() and not value[-1].isspace())
 
 
 def compact(row: dict[str, Any]) -> dict[str, Any]:

@@ -60,7 +60,7 @@ class SqliteStore(Store):
             self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
                                         check_same_thread=False)
             for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL",
-                           "cache_size=-16384", "temp_store=MEMORY",
+                           "cache_size=-4096", "temp_store=MEMORY",
                            f"busy_timeout={BUSY_TIMEOUT_MS}"):
                 self.conn.execute(f"PRAGMA {pragma}")
         except (OSError, sqlite3.Error) as exc:
