@@ -24,15 +24,25 @@ ENTITY_TABLES = ("ra_mst_jockeys", "ra_mst_trainers", "ra_mst_owners", "ra_mst_s
                  "ra_mst_damsires", "ra_mst_horses", "ra_horse_pedigree")
 
 
+# (table, id field, ((column, field), …)) for the people a runner names.
+_PEOPLE = (("ra_mst_jockeys", "jockey_id", (("name", "jockey"),)),
+           ("ra_mst_trainers", "trainer_id", (("name", "trainer"), ("location", "trainer_location"))),
+           ("ra_mst_owners", "owner_id", (("name", "owner"),)))
+
+
 def _person_rows(runner: dict) -> dict[str, dict]:
     """Jockey, trainer and owner rows of one runner (each only when the runner gives its id)."""
-    rows = {
-        "ra_mst_jockeys": {"id": text(runner.get("jockey_id")), "name": text(runner.get("jockey"))},
-        "ra_mst_trainers": {"id": text(runner.get("trainer_id")), "name": text(runner.get("trainer")),
-                            "location": text(runner.get("trainer_location"))},
-        "ra_mst_owners": {"id": text(runner.get("owner_id")), "name": text(runner.get("owner"))},
-    }
-    return {table: compact(row) for table, row in rows.items() if row["id"]}
+    rows = {}
+    for table, id_field, fields in _PEOPLE:
+        entity_id = text(runner.get(id_field))
+        if entity_id:
+            row = {"id": entity_id}
+            for column, field in fields:
+                value = text(runner.get(field))
+                if value is not None:          # text() never returns "": None is the only gap
+                    row[column] = value
+            rows[table] = row
+    return rows
 
 
 def _horse_row(runner: dict, horse_id: str) -> dict[str, Any]:
@@ -61,8 +71,7 @@ def runner_entities(runner: dict) -> dict[str, dict]:
     return rows
 
 
-def _key(table: str, row: dict) -> tuple:
-    return tuple(row.get(column) for column in TABLES[table].key)
+_KEYS = {name: table.key for name, table in TABLES.items()}
 
 
 class _Collector:
@@ -72,11 +81,16 @@ class _Collector:
         self.tables: dict[str, dict[tuple, dict]] = {}
 
     def add(self, table: str, row: dict) -> None:
-        bucket = self.tables.setdefault(table, {})
-        key = _key(table, row)
-        clean = compact(row)
+        self.add_compact(table, compact(row))
+
+    def add_compact(self, table: str, row: dict) -> None:
+        """``row`` already follows the row-dict rule (no empty values) and is not shared."""
+        bucket = self.tables.get(table)
+        if bucket is None:
+            bucket = self.tables[table] = {}
+        key = tuple(map(row.get, _KEYS[table]))
         previous = bucket.get(key)
-        bucket[key] = {**previous, **clean} if previous else clean
+        bucket[key] = {**previous, **row} if previous else row
 
     def unit(self) -> dict[str, list[dict]]:
         return {table: list(rows.values()) for table, rows in self.tables.items() if rows}
@@ -91,7 +105,7 @@ def extract_entities(racecards: Iterable[dict] = (), results: Iterable[dict] = (
     for race in [*racecards, *results]:
         for runner in _safe_runners(race):
             for table, row in runner_entities(runner).items():
-                collector.add(table, row)
+                collector.add_compact(table, row)
     return collector.unit()
 
 
