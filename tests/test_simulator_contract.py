@@ -15,7 +15,7 @@ import requests
 
 from utils.simulator import FaultConfig
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "shared/racing-api/openapi.yml"
+from spec_files import OPENAPI as SPEC_PATH  # noqa: E402  (docs/api/openapi.yml)
 AUTH = ("demo", "demo-password")
 TODAY = date(2025, 1, 10)
 DAYS = (date(2024, 12, 26), date(2024, 6, 8), date(2024, 3, 31))

@@ -27,7 +27,7 @@ from utils.transform import horse_profile_to_rows, racecard_to_rows, result_to_r
 D = Decimal
 FETCHED = datetime(2025, 10, 8, 6, 0, tzinfo=timezone.utc)
 BST = timezone(timedelta(hours=1))
-OPENAPI = Path(__file__).resolve().parents[2] / "shared/racing-api/openapi.yml"
+from spec_files import OPENAPI  # noqa: E402  (docs/api/openapi.yml)
 RESULT_ONLY_RUNNER_COLUMNS = {"position", "position_raw", "btn", "ovr_btn", "sp", "sp_dec", "bsp",
                               "finishing_time", "finishing_time_s", "prize_won", "race_comment",
                               "result_updated_at", "weight_st_lbs", "jockey_claim_lbs"}
