@@ -220,10 +220,10 @@ class StandaloneSimulator:
             command += ["--prebuild", f"{prebuild[0]}:{prebuild[1]}"]
         started = time.perf_counter()
         self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-        marker, line = "listening on ", ""
-        for line in self.proc.stdout:
-            if marker in line or "Prebuilt" not in line:
-                break
+        marker = "listening on "
+        line = self.proc.stdout.readline()
+        if line.startswith("Prebuilt"):           # printed once the prebuild is done
+            line = self.proc.stdout.readline()
         if marker not in line:
             self.proc.kill()
             raise RuntimeError(f"simulator did not start: {line!r}")

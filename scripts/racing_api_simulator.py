@@ -14,6 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from utils.cli import iso_date  # noqa: E402
 from utils.simulator import FAULT_KINDS, FaultConfig, RacingAPISimulator, SimulatorConfig  # noqa: E402
 
 
@@ -47,10 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _date_range(text: str) -> tuple[date, date]:
-    try:
-        start, end = (date.fromisoformat(part) for part in text.split(":"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected START:END as YYYY-MM-DD:YYYY-MM-DD, got {text!r}") from None
+    parts = text.split(":")
+    if len(parts) != 2:
+        raise argparse.ArgumentTypeError(f"expected START:END as YYYY-MM-DD:YYYY-MM-DD, got {text!r}")
+    start, end = map(iso_date, parts)
     if start > end:
         raise argparse.ArgumentTypeError(f"{start} is after {end}")
     return start, end

@@ -41,7 +41,7 @@ def text(value: Any) -> str | None:
     if value.__class__ is str:          # the common case first: this runs ~80 times per runner
         if (len(value) > _LONGEST_MISSING and value.isascii() and "\x00" not in value
                 and not value[0].isspace() and not value[-1].isspace()):
-            return value                # already stored text (the _is_clean_text test, inlined: hot)
+            return value                # already storable: ASCII, no NUL, trimmed, not a marker
         raw = value
     elif value is None or isinstance(value, (dict, list, tuple, set)):
         return None
@@ -603,20 +603,10 @@ def map_fields(payload: dict, mapping: dict[str, tuple[str, Parser]]) -> dict[st
         value = get(field)
         if value is None:
             continue
-        if parse is text and _is_clean_text(value):   # most fields: already the stored text
-            row[column] = value
-            continue
         value = parse(value)
         if value is not None:
             row[column] = value
     return row
-
-
-def _is_clean_text(value: Any) -> bool:
-    """True when ``text(value)`` would return ``value`` itself: an ASCII string without NUL,
-    surrounding blanks, or the length of a missing-value marker (checked in C, no copies)."""
-    return (value.__class__ is str and len(value) > _LONGEST_MISSING and value.isascii()
-            and "\x00" not in value and not value[0].isspace() and not value[-1].isspace())
 
 
 def compact(row: dict[str, Any]) -> dict[str, Any]:

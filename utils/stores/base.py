@@ -18,7 +18,6 @@ from typing import Any, Callable, Iterable, Mapping
 from utils.errors import StoreError
 from utils.schema import MIGRATIONS_TABLE, TABLES, WRITE_ORDER, Table
 
-EMPTY = (None, "")
 UNIT_NOTE = "; the write unit was rolled back, nothing of it was written"
 Unit = Mapping[str, Iterable[Mapping[str, Any]]]
 Prepared = list[tuple[Table, list[dict[str, Any]]]]
