@@ -347,6 +347,7 @@ VULGAR_FRACTIONS = {"¼": "1/4", "½": "1/2", "¾": "3/4", "⅓": "1/3", "⅔": 
                     "⅜": "3/8", "⅝": "5/8", "⅞": "7/8", "⅕": "1/5", "⅖": "2/5", "⅗": "3/5", "⅘": "4/5",
                     "⅙": "1/6", "⅚": "5/6"}
 _LENGTH_UNIT = re.compile(r"\s*(lengths?|lens?|len|l)\.?$")
+_DECIMAL_LENGTHS = re.compile(r"\d+(?:\.\d+)?|\.\d+", re.A)   # "1.25", ".5", "0": most margins
 _MIXED = re.compile(r"(\d+(?:\.\d+)?|\.\d+)?(?:(?:^|\s+|-)(\d{1,2})/(\d{1,2}))?", re.A)
 
 
@@ -372,6 +373,8 @@ def parse_margin(value: Any) -> Decimal | None:
     if raw is None:
         return None
     raw = raw.rstrip(".").strip()
+    if _DECIMAL_LENGTHS.fullmatch(raw):     # the common case: no word, unit or fraction to read
+        return _lengths(raw)
     words = " ".join(raw.replace("-", " ").split())  # "short-head", "dead  heat" -> the word
     for candidate in (raw, _LENGTH_UNIT.sub("", raw), words):
         if candidate in MARGIN_WORDS:
@@ -477,13 +480,16 @@ def sex_fields(value: Any) -> dict[str, str]:
     return {"sex": raw}
 
 
+_COLOUR_CODE = re.compile(r"[A-Za-z]{1,3}(/[A-Za-z]{1,3})?")
+
+
 def colour_fields(value: Any) -> dict[str, str]:
     """A colour as given: an abbreviation (``"b"``, ``"ch"``, ``"b/br"``) is a ``colour_code``
     (upper case, as horse profiles write it), a word (``"bay"``) a ``colour``."""
     raw = text(value)
     if raw is None:
         return {}
-    if re.fullmatch(r"[A-Za-z]{1,3}(/[A-Za-z]{1,3})?", raw) and raw.lower() not in ("bay", "dun"):
+    if _COLOUR_CODE.fullmatch(raw) and raw.lower() not in ("bay", "dun"):
         return {"colour_code": raw.upper()}
     return {"colour": raw}
 
@@ -707,11 +713,22 @@ def breeding_rows(payload: dict) -> dict[str, dict]:
     return rows
 
 
+_PEDIGREE_FROM_HORSE = ("breeder", "region", "sire_id", "dam_id", "damsire_id")
+
+
 def pedigree_row(payload: dict, horse: dict) -> dict[str, Any] | None:
-    """The horse's pedigree row, or None when the payload names no parent and no breeder."""
-    row = compact({"horse_id": horse["id"], "breeder": horse.get("breeder"), "region": horse.get("region"),
-                   **{f"{role}_id": text(payload.get(f"{role}_id")) for role, _ in BREEDING_ROLES},
-                   **{role: text(payload.get(role)) for role, _ in BREEDING_ROLES}})
+    """The horse's pedigree row, or None when the payload names no parent and no breeder. The
+    ids, breeder and region are the horse row's own (read from the same payload fields); only
+    the parents' names are read here."""
+    row = {"horse_id": horse["id"]}
+    for column in _PEDIGREE_FROM_HORSE:
+        value = horse.get(column)
+        if value is not None:
+            row[column] = value
+    for role, _ in BREEDING_ROLES:
+        name = text(payload.get(role))
+        if name is not None:
+            row[role] = name
     return row if len(row) > 1 else None
 
 
