@@ -9,7 +9,7 @@ Five measurements, each against a target or a baseline measured in the same run 
    its default limits, with no added latency and with 150 ms per call; zero 429s; database share;
 3. our own cost (simulator limits off, in its own process; client pacing x1000): runner rows/s
    into PostgreSQL and SQLite, CPU s per 1,000 runners, a naive row-at-a-time upsert baseline, and
-   a cProfile of the SQLite run;
+   a py-spy profile of the SQLite run (stage shares, functions by own samples);
 4. peak RSS of ``scripts/backfill_events.py`` for 1 month vs 12 months (``os.wait4``);
 5. a projection of a full 2015->today backfill from the measured per-day costs.
 
@@ -22,14 +22,11 @@ docs/PERFORMANCE.md, exits 1 when a target fails.
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
 import json
 import math
 import multiprocessing
 import os
 import platform
-import pstats
 import resource
 import subprocess
 import sys
@@ -56,6 +53,8 @@ from utils.backfill import (DayData, EventsBackfill, EventsRequest, StopFlag,  #
 from utils.checkpoint import Checkpoint, ErrorLog  # noqa: E402
 from utils.schema import TABLES, WRITE_ORDER  # noqa: E402
 from utils.simulator import FaultConfig, RacingAPISimulator, SimulatorConfig  # noqa: E402
+
+import pyspy_profile  # noqa: E402
 
 SIM_SCRIPT = ROOT / "scripts" / "racing_api_simulator.py"
 EVENTS_SCRIPT = ROOT / "scripts" / "backfill_events.py"
@@ -380,77 +379,15 @@ def bench_floor(b: Bench, today: date, months: int, latency_ms: int, target: flo
 
 
 # --- 3. our own cost --------------------------------------------------------------------------------
-class ThreadProfiles:
-    """cProfile profiles only the thread that enabled it: the fetch threads get their own, merged
-    into the main thread's at the end (the main thread shows their time as waiting on futures)."""
-
-    def __init__(self, client):
-        self.profiles: list[cProfile.Profile] = []
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        for name in ("results", "racecards_pro"):
-            setattr(client, name, self._wrap(getattr(client, name)))
-
-    def _wrap(self, fn):
-        def wrapped(*args, **kwargs):
-            prof = getattr(self._local, "prof", None)
-            if prof is None:
-                prof = self._local.prof = cProfile.Profile()
-                with self._lock:
-                    self.profiles.append(prof)
-            prof.enable()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                prof.disable()
-        wrapped.__name__ = fn.__name__
-        return wrapped
-
-
-DRIVER_FRAMES = {("backfill_helpers.py", "run_events_inprocess"), ("events_command.py", "run_events"),
-                 ("backfill.py", "run"), ("backfill.py", "_run_chunk"), ("backfill.py", "_run_day"),
-                 ("bench_backfill.py", "wrapped"), ("bench_backfill.py", "write_unit"),
-                 ("bench_backfill.py", "_backfill_run")}
-
-
-def hotspots(stats: pstats.Stats, top: int = 15, *, library: bool = False) -> list[tuple[str, float, float, int]]:
-    """(function, cumulative s, own s, calls), by cumulative time, without the driver frames that
-    merely contain everything. ``library=False``: the project's own code and builtins (what the
-    lead can change); ``library=True``: only third-party and standard-library frames."""
-    rows = []
-    for (filename, line, func), (cc, nc, tt, ct, _callers) in stats.stats.items():
-        base = os.path.basename(filename)
-        if (base, func) in DRIVER_FRAMES or func == "<module>":
-            continue
-        ours = filename == "~" or (filename.startswith(str(ROOT)) and "site-packages" not in filename)
-        if ours == library:
-            continue
-        if filename == "~":
-            where = func
-        else:
-            rel = os.path.relpath(filename, ROOT) if filename.startswith(str(ROOT)) else base
-            where = f"{rel}:{line}({func})"
-        rows.append((where, ct, tt, nc))
-    rows.sort(key=lambda r: r[1], reverse=True)
-    return rows[:top]
-
-
-def _backfill_run(store_url: str, base_url: str, start: date, end: date, today: date, tmp: str,
-                  profile: bool = False) -> dict:
+def _backfill_run(store_url: str, base_url: str, start: date, end: date, today: date, tmp: str) -> dict:
     store = open_fresh_store(store_url)
     timed = TimedStore(store)
     client = RacingAPIClient(SIM_USER, SIM_PASSWORD, base_url=base_url, retry=FAST_RETRY, rate_scale=1000)
-    threads = ThreadProfiles(client) if profile else None
-    main = cProfile.Profile() if profile else None
     argv = ["--start-date", start.isoformat(), "--end-date", end.isoformat(),
             "--checkpoint-file", f"{tmp}/cp_{time.monotonic_ns()}.json", "--quiet"]
     before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
-    if main:
-        main.enable()
     rc = run_events_inprocess(store, SimStub(base_url), argv, today=today, client=client)
-    if main:
-        main.disable()
     wall = time.perf_counter() - started
     cpu = cpu_seconds(resource.getrusage(resource.RUSAGE_SELF)) - cpu_seconds(before)
     out = {"rc": rc, "wall": wall, "cpu": cpu, "db_s": timed.seconds,
@@ -463,12 +400,6 @@ def _backfill_run(store_url: str, base_url: str, start: date, end: date, today: 
             "FROM information_schema.tables WHERE table_schema = current_schema() "
             "AND table_name LIKE 'ra_%'")[0][0])
         out["bytes_runners"] = int(store.query("SELECT pg_total_relation_size('ra_runners')")[0][0])
-    if profile:
-        stats = pstats.Stats(main, stream=io.StringIO())
-        for prof in threads.profiles:
-            stats.add(prof)
-        out["hotspots"] = hotspots(stats)
-        out["library_hotspots"] = hotspots(stats, 8, library=True)
     store.close()
     client.close()
     return out
@@ -503,10 +434,13 @@ def bench_own_cost(b: Bench, sim: StandaloneSimulator, today: date, months: int,
             b.add(f"backfill CPU s per 1,000 runners ({label})", per_k, f"{per_k:.3f} s")
             own_rate = run["runners"] / run["cpu"]
             b.add(f"runner rows per backfill-CPU second ({label})", own_rate, f"{own_rate:,.0f}")
-        print(f"  profiling the {months}-month SQLite run (cProfile, main + fetch threads) ...", flush=True)
-        prof = _backfill_run(f"sqlite:///{tmp}/profiled.db", sim.base_url, start, end, today, tmp, profile=True)
-        runs["profile"] = prof
-        b.note(f"profiled SQLite run: {prof['wall']:.1f} s under cProfile (unprofiled {runs['sqlite']['wall']:.1f} s)")
+        print(f"  profiling the {months}-month SQLite run (py-spy, {pyspy_profile.RATE_HZ} Hz, "
+              f"backfill_events.py as a subprocess) ...", flush=True)
+        prof = sampled_profile(sim, start, end, tmp)
+        if prof:
+            runs["profile"] = prof
+            b.note(f"profiled SQLite run (backfill_events.py under py-spy): {prof['wall']:.1f} s, "
+                   f"{prof['summary'].samples:,} samples of busy threads")
     return runs
 
 
@@ -582,20 +516,28 @@ def bench_naive(b: Bench, today: date, days: int, e2e_rates: dict) -> dict:
 
 
 # --- 4. memory ----------------------------------------------------------------------------------------
-def peak_rss_mb(sim: StandaloneSimulator, start: date, end: date, tmp: str) -> tuple[float, int, float]:
+def events_subprocess(sim: StandaloneSimulator, start: date, end: date, tmp: str,
+                      tag: str) -> tuple[list[str], dict]:
+    """The command and environment of ``scripts/backfill_events.py`` into a fresh SQLite file,
+    against the simulator with its limits off and the client's pacing scaled x1000."""
     env = {**os.environ, "RACING_API_BASE_URL": sim.base_url, "RACING_API_USERNAME": SIM_USER,
            "RACING_API_PASSWORD": SIM_PASSWORD, "RACING_API_RETRY_INITIAL": "0.01",
            "RACING_API_RETRY_MAX": "0.05", "RACING_API_TIMEOUT": "10", "RACING_API_RATE_SCALE": "1000"}
     for var in ("DATABASE_URL", "SUPABASE_DB_URL", "SUPABASE_URL", "SUPABASE_SERVICE_KEY"):
         env.pop(var, None)
-    tag = f"{start}_{end}"
-    db = Path(tmp) / f"rss_{tag}.db"
+    db = Path(tmp) / f"{tag}.db"
     subprocess.run([sys.executable, str(ROOT / "scripts" / "init_db.py"), "--database-url", f"sqlite:///{db}"],
                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     command = [sys.executable, str(EVENTS_SCRIPT), "--database-url", f"sqlite:///{db}",
                "--start-date", start.isoformat(), "--end-date", end.isoformat(),
-               "--checkpoint-file", str(Path(tmp) / f"rss_{tag}.json"), "--quiet"]
-    log_path = Path(tmp) / f"rss_{tag}.log"
+               "--checkpoint-file", str(Path(tmp) / f"{tag}.json"), "--quiet"]
+    return command, env
+
+
+def peak_rss_mb(sim: StandaloneSimulator, start: date, end: date, tmp: str) -> tuple[float, int, float]:
+    tag = f"rss_{start}_{end}"
+    command, env = events_subprocess(sim, start, end, tmp, tag)
+    log_path = Path(tmp) / f"{tag}.log"
     started = time.perf_counter()
     # Started from a small launcher, not from this (large) process: Linux carries the RSS high-water
     # mark of the forked pre-exec image into ru_maxrss, so a child of a 400 MB parent reports 400 MB.
@@ -606,6 +548,24 @@ def peak_rss_mb(sim: StandaloneSimulator, start: date, end: date, tmp: str) -> t
     if rc != 0:
         print(f"  backfill_events.py exited {rc}: {log_path.read_text()[-800:]}", flush=True)
     return maxrss_kb / 1024, rc, wall
+
+
+def sampled_profile(sim: StandaloneSimulator, start: date, end: date, tmp: str) -> dict | None:
+    """py-spy over ``backfill_events.py`` (SQLite, the own-cost range): stage shares and the
+    functions with the most own samples; None (with the reason printed) when py-spy is missing."""
+    command, env = events_subprocess(sim, start, end, tmp, "profiled")
+    raw = Path(tmp) / "profile.raw"
+    started = time.perf_counter()
+    try:
+        rc = pyspy_profile.record(command, raw, env, Path(tmp) / "profile.log")
+    except FileNotFoundError as exc:
+        print(f"  profile skipped: {exc}", flush=True)
+        return None
+    wall = time.perf_counter() - started
+    if rc != 0 or not raw.exists():
+        print(f"  profile failed (exit {rc}): {(Path(tmp) / 'profile.log').read_text()[-600:]}", flush=True)
+        return None
+    return {"wall": wall, "summary": pyspy_profile.summarise(raw, ROOT)}
 
 
 RSS_LAUNCHER = """
@@ -690,6 +650,29 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def profile_markdown(prof: dict, months: int) -> list[str]:
+    summary = prof["summary"]
+    lines = ["", f"### Profile: the {months}-month SQLite run (py-spy {pyspy_profile.RATE_HZ} Hz, "
+                 f"`--nonblocking`, all threads; {prof['wall']:.0f} s, {summary.samples:,} samples of "
+                 f"busy threads)", "", "Where the busy time goes, by stage:", "",
+             "| stage | share of samples |", "|---|---:|"]
+    lines += [f"| {stage} | {summary.share(n):.1%} |" for stage, n in summary.stages]
+    lines += ["", "Functions with the most own samples (the innermost frame; a C call such as "
+                  "`executemany` or a socket read counts for the Python function that made it):", "",
+              "| function | own share |", "|---|---:|"]
+    lines += [f"| `{where}` | {summary.share(n):.1%} |" for where, n in summary.own]
+    return lines
+
+
+def print_profile(summary) -> None:
+    print(f"\nProfile of the SQLite run (py-spy, {summary.samples:,} samples of busy threads), by stage:")
+    for stage, n in summary.stages:
+        print(f"  {summary.share(n):6.1%}  {stage}")
+    print("  functions by own samples:")
+    for where, n in summary.own:
+        print(f"  {summary.share(n):6.1%}  {where}")
+
+
 def markdown(b: Bench, args, today: date, own: dict, proj: list[list[str]], elapsed: float) -> str:
     lines = [
         f"Measured {datetime.now().strftime('%Y-%m-%d %H:%M')} by `make bench` "
@@ -722,16 +705,8 @@ def markdown(b: Bench, args, today: date, own: dict, proj: list[list[str]], elap
               "SQLite file (`RACING_API_RATE_SCALE=1000`).",
               "", "Notes from the run:", ""]
     lines += [f"- {n}" for n in b.notes]
-    prof = own.get("profile")
-    if prof:
-        lines += ["", f"### Profile: the {args.throughput_months}-month SQLite run (cProfile, main thread "
-                      f"+ fetch threads merged; {prof['wall']:.0f} s under the profiler)", "",
-                  "| # | function | cumulative s | own s | calls |", "|---|---|---|---|---|"]
-        lines += [f"| {i} | `{w}` | {ct:.2f} | {tt:.2f} | {nc:,} |"
-                  for i, (w, ct, tt, nc) in enumerate(prof["hotspots"], 1)]
-        lines += ["", "The same run's heaviest library frames (HTTP and JSON inside the fetch threads), "
-                      "for context:", "", "| function | cumulative s | own s | calls |", "|---|---|---|---|"]
-        lines += [f"| `{w}` | {ct:.2f} | {tt:.2f} | {nc:,} |" for w, ct, tt, nc in prof["library_hotspots"]]
+    if own.get("profile"):
+        lines += profile_markdown(own["profile"], args.throughput_months)
     lines += ["", f"### Scale on paper: {FULL_START} to {today}", "",
               "| quantity | projected from this run | README claim |", "|---|---|---|"]
     lines += [f"| {a} | {p} | {c} |" for a, p, c in proj]
@@ -785,13 +760,7 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - began
 
     if own.get("profile"):
-        print(f"\nTop {len(own['profile']['hotspots'])} hotspots of the profiled SQLite run "
-              f"(cumulative s, own s, calls):")
-        for i, (where, ct, tt, nc) in enumerate(own["profile"]["hotspots"], 1):
-            print(f"  {i:>2}. {where:<78} {ct:8.2f} {tt:8.2f} {nc:>10,}")
-        print("  library frames (not ours to change; for context):")
-        for where, ct, tt, nc in own["profile"]["library_hotspots"]:
-            print(f"      {where:<78} {ct:8.2f} {tt:8.2f} {nc:>10,}")
+        print_profile(own["profile"]["summary"])
     if proj:
         print(f"\nScale on paper, {FULL_START}..{today}:")
         for a, pr, c in proj:
