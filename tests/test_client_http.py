@@ -11,6 +11,7 @@ waits. Ground truth is ``sim.dataset``, read without HTTP.
 from __future__ import annotations
 
 import base64
+import json
 import inspect
 import logging
 import math
@@ -504,3 +505,23 @@ def test_bad_base_url_is_a_config_error(url):
         RacingAPIClient.from_env(env)
     assert "RACING_API_BASE_URL" in str(err.value)
     assert "hunter2" not in str(err.value)
+
+
+@pytest.mark.parametrize("content_type, body", [
+    ("application/json", '{"course": "Hexham £5,000 – €"}'.encode("utf-8")),
+    ("application/json; charset=UTF-8", '{"course": "Hexham £5,000 – €"}'.encode("utf-8")),
+    ("application/json; charset=ISO-8859-1", '{"course": "Hexham £5,000"}'.encode("latin-1")),
+])
+def test_json_bodies_decode_by_their_declared_charset(content_type, body):
+    """UTF-8 bodies are parsed from the bytes; another declared charset still decodes correctly."""
+    from requests.structures import CaseInsensitiveDict
+
+    from utils.api_client import _json_body
+
+    response = requests.Response()
+    response.status_code = 200
+    response.headers = CaseInsensitiveDict({"Content-Type": content_type})
+    response.encoding = requests.utils.get_encoding_from_headers(response.headers)
+    response._content = body
+    expected = body.decode("latin-1" if "8859" in content_type else "utf-8")
+    assert _json_body(response) == json.loads(expected)

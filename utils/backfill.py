@@ -23,7 +23,7 @@ from utils import planning
 from utils.checkpoint import Checkpoint, ErrorLog
 from utils.entity_extractor import extract_entities
 from utils.errors import DarkHorsesError, StoreError
-from utils.memory import release_freed_memory
+from utils.memory import release_freed_memory, use_one_malloc_arena
 from utils.schema import WRITE_ORDER
 from utils.transform import racecard_to_rows, result_to_rows
 
@@ -176,6 +176,7 @@ class EventsBackfill:
         totals = {"days": 0, "failed_days": 0, "races": 0, "runners": 0}
         self._init_stats()
         self.checkpoint.save()   # proves the checkpoint is writable before any data is written
+        use_one_malloc_arena()   # before the fetch threads start (see utils/memory.py)
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="fetch") as pool:
             fetcher = DayFetcher(self.client, self.request, self.today, pool)
             for chunk, days in self._group_by_chunk(self.pending_days()):
@@ -226,6 +227,9 @@ class EventsBackfill:
         data = fetcher.fetch(day)
         try:
             unit = build_write_unit(data, self.clock())
+            # The payloads are freed before the write: its own peak (prepared rows, statement
+            # parameters) then reuses their memory instead of adding to it.
+            del data
             self.store.write_unit(unit)          # one transaction; all or nothing
         except DarkHorsesError as exc:
             if exc.critical:                     # database lost, auth refused: stop the run
