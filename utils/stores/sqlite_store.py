@@ -41,10 +41,6 @@ _FATAL_CODES = {3: "PERM", 5: "BUSY", 6: "LOCKED", 8: "READONLY", 10: "IOERR", 1
                 13: "FULL", 14: "CANTOPEN", 26: "NOTADB"}
 
 
-def _key(table: Table, row: dict) -> tuple:
-    return tuple(map(row.__getitem__, table.key))
-
-
 def _map_error(exc: sqlite3.Error, what: str, note: str = "") -> StoreError:
     """A typed error: database unusable -> StoreConnectionError (critical), else StoreError."""
     code = getattr(exc, "sqlite_errorcode", None)
@@ -97,9 +93,13 @@ class SqliteStore(Store):
         keys through the no-clobber upsert; BEGIN IMMEDIATE holds the write lock, so no other
         writer can add a key in between."""
         columns = columns_of(table, rows)
-        existing = self._existing_keys(table, rows)
-        fresh = [r for r in rows if _key(table, r) not in existing] if existing else rows
-        stored = [r for r in rows if _key(table, r) in existing] if existing else []
+        keys = [tuple(map(row.__getitem__, table.key)) for row in rows]   # once per row
+        existing = self._existing_keys(table, keys)
+        if existing:
+            fresh = [row for row, key in zip(rows, keys) if key not in existing]
+            stored = [row for row, key in zip(rows, keys) if key in existing]
+        else:
+            fresh, stored = rows, []
         if fresh:
             self.conn.executemany(self._statement(table, columns, plain=True),
                                   [tuple(map(r.get, columns)) for r in fresh])
@@ -119,20 +119,19 @@ class SqliteStore(Store):
                 upsert_sql(table, columns, source=values, distinct_op="IS NOT", touch=NOW))
         return self._sql_cache[key]
 
-    def _existing_keys(self, table: Table, rows: list[dict]) -> set[tuple]:
-        """The batch's keys that are already stored. Looked up by the key's first column with
+    def _existing_keys(self, table: Table, keys: list[tuple]) -> set[tuple]:
+        """Which of the batch's keys are already stored. Looked up by the key's first column with
         ``IN (?, …)`` so the primary-key index is used (a row-value ``IN (VALUES …)`` makes
         SQLite scan the table: quadratic over a backfill)."""
         lead = table.key[0]
-        wanted = {_key(table, r) for r in rows}
-        leads = sorted({k[0] for k in wanted})
+        leads = list({key[0] for key in keys})
         found: set[tuple] = set()
         for i in range(0, len(leads), KEY_CHUNK):
             part = leads[i:i + KEY_CHUNK]
             sql = (f"SELECT {', '.join(table.key)} FROM {table.name} "
                    f"WHERE {lead} IN ({', '.join('?' * len(part))})")
-            found.update(tuple(r) for r in self.conn.execute(sql, part))
-        return found & wanted
+            found.update(self.conn.execute(sql, part))      # rows come back as tuples
+        return found.intersection(keys)
 
     # --- reads, migrations ----------------------------------------------------------------------
     def query(self, sql: str, params: tuple | list = ()) -> list[tuple]:
