@@ -525,3 +525,12 @@ def test_json_bodies_decode_by_their_declared_charset(content_type, body):
     response._content = body
     expected = body.decode("latin-1" if "8859" in content_type else "utf-8")
     assert _json_body(response) == json.loads(expected)
+
+
+def test_messages_show_the_query_as_sent():
+    """A list parameter repeats its key, as on the wire; empty values are left out."""
+    from utils.api_client import _query
+
+    assert _query({"start_date": "2026-01-01", "region": ["gb", "ire"], "limit": 100, "skip": 0,
+                   "course": None, "empty": []}) == \
+        "start_date=2026-01-01&region=gb&region=ire&limit=100&skip=0"

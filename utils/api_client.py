@@ -179,8 +179,14 @@ def _retry_after(response: requests.Response) -> float:
 
 
 def _query(params: Mapping[str, Any]) -> str:
-    """Query parameters for messages and logs (credentials are never parameters)."""
-    return "&".join(f"{k}={v}" for k, v in params.items() if v not in (None, [], ""))
+    """Query parameters for messages and logs, as sent (a list repeats its key:
+    ``region=gb&region=ire``); credentials are never parameters."""
+    pairs = []
+    for key, value in params.items():
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if item not in (None, ""):
+                pairs.append(f"{key}={item}")
+    return "&".join(pairs)
 
 
 def normalise_base_url(url: str) -> str:
