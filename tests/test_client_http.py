@@ -397,13 +397,11 @@ def test_default_limits_200_mixed_calls_from_threads_see_no_429():
         # apart, so limit + 1 consecutive calls span SAFETY_MARGIN > 1 s).
         assert len(session.sent[endpoint]) == Counter(x.endpoint for x in calls)[endpoint]
         assert busiest_second(session.sent[endpoint]) <= limit, endpoint
-        # As the server logged them: within the limit + 1. Why the +1: the simulator stamps `at`
-        # *after* building the answer (a deep copy of the day, in the same process and under the same
-        # GIL as the eight client threads), so each stamp lags the request's arrival by a variable
-        # 1-80 ms (measured; racecards worst). The client's margin is a few percent, i.e. tens of
-        # ms per second, so that lag alone can slide a (limit + 1)-th call into a window; it cannot
-        # slide two (that needs a lag difference of a whole interval, 200-500 ms). The zero-429
-        # check above is the server's own verdict.
+        # As the server logged them (stamped on arrival, before the answer is built): within the
+        # limit + 1. The client's 5% margin is ~50 ms per window, and on a loaded machine a handler
+        # thread can wait that long for the GIL before it stamps (seen: 1 run in 8 with a CPU hog
+        # beside it), which slides at most one call into a window. The zero-429 check above is
+        # the server's own verdict.
         logged = [x.at for x in calls if x.endpoint == endpoint]
         assert busiest_second(logged) <= limit + 1, endpoint
     # ...and the limits are used, not wasted: racecards (40 at 2/s) is the longest queue, ~20 s.

@@ -361,13 +361,14 @@ class Handler(BaseHTTPRequestHandler):
         log.debug("simulator: " + fmt, *args)
 
     def do_GET(self):
+        arrived = time.time()           # the call's time is its arrival, not when its answer is ready
         url = urlsplit(self.path)
         params = parse_qs(url.query, keep_blank_values=True)
         endpoint, path_args = route(url.path)
         reply = self.sim.answer(self.headers.get("Authorization", ""), endpoint, path_args, params)
         # Logged before sending, so a client that has its answer always finds the call in the log.
         self.sim.record(CallRecord(endpoint, url.path, params, 0 if reply.action == "reset" else reply.status,
-                                   time.time()))
+                                   arrived))
         self._send(reply)
 
 
