@@ -1,8 +1,8 @@
 """A sampling profile of a backfill subprocess with py-spy, summarised by stage and by function.
 
 Why py-spy and not cProfile: cProfile doubles the run time of this call-heavy code and inflates
-small functions; py-spy samples the unmodified process from outside (``--nonblocking``), every
-thread, native waits included, so the shares are those of the real run. Only samples of active
+small functions; py-spy samples the unmodified process and its writer process from outside (``--nonblocking``,
+``--subprocesses``), every thread, native waits included, so the shares are those of the real run. Only samples of active
 threads count (py-spy leaves idle threads out), so a share is "of the CPU-busy time".
 """
 from __future__ import annotations
@@ -24,6 +24,7 @@ STAGES = (
     ("entity extraction", ("extract_entities",)),
     ("transform (payload -> typed rows)", ("racecard_to_rows", "result_to_rows")),
     ("HTTP and JSON (fetch threads)", ("_all_pages", "_get_once")),
+    ("hand-over to the writer process (pickle, spool)", ("dump_unit", "load_unit", "DaySpool.save")),
     ("checkpoint and progress", ("_commit_day", "day_done", "Checkpoint.save", "ErrorLog.save")),
 )
 _FRAME = re.compile(r"^(?P<func>.+?) \((?P<file>.+?)(?::(?P<line>\d+))?\)$")
@@ -41,7 +42,7 @@ def record(command: list[str], out: Path, env: dict, log: Path) -> int:
     if spy is None:
         raise FileNotFoundError("py-spy is not installed (pip install -r requirements-dev.txt)")
     with open(log, "w") as sink:
-        return subprocess.run([spy, "record", "--nonblocking", "-r", str(RATE_HZ), "-f", "raw",
+        return subprocess.run([spy, "record", "--nonblocking", "--subprocesses", "-r", str(RATE_HZ), "-f", "raw",
                                "-o", str(out), "--", *command],
                               env=env, stdout=sink, stderr=subprocess.STDOUT, check=False).returncode
 

@@ -49,10 +49,13 @@ def make_client(sim, *, retry: RetryPolicy = FAST_RETRY, timeout: float = 2.0,
 
 
 def run_events_inprocess(store, sim, argv: list[str], *, today: date | None = None,
-                         client: RacingAPIClient | None = None) -> int:
-    """Run ``backfill_events`` in this process (no signal handlers) and return its exit code."""
+                         client: RacingAPIClient | None = None, database_url: str | None = None) -> int:
+    """Run ``backfill_events`` in this process (no signal handlers) and return its exit code.
+    With ``database_url`` the run writes through a writer process, as the scripts do; without
+    it, ``store`` is written in this process."""
     args = build_parser("backfill_events.py", "test", EVENTS_OPTIONS).parse_args(argv)
-    ctx = RunContext(target=None, store=store, client=client or make_client(sim),
+    target = resolve_database(database_url, {}) if database_url else None
+    ctx = RunContext(target=target, store=store, client=client or make_client(sim),
                      today=today or date.today())
     return int(run_events(args, ctx, install_signals=False))
 

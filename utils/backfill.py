@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -26,6 +27,7 @@ from utils.errors import DarkHorsesError, StoreError
 from utils.memory import release_freed_memory, use_one_malloc_arena
 from utils.schema import WRITE_ORDER
 from utils.transform import racecard_to_rows, result_to_rows
+from utils.write_pipeline import DaySpool, WriterProcess, dump_unit
 
 log = logging.getLogger("darkhorses.backfill")
 
@@ -68,6 +70,7 @@ class DayFailed(Exception):
         super().__init__(f"{endpoint}: {error}")
         self.endpoint = endpoint
         self.error = error
+        self.day: date | None = None        # set when the failure surfaces after the day was handed on
 
 
 class Progress(Protocol):
@@ -146,12 +149,42 @@ def _count_distinct(rows: Iterable[dict], *key: str) -> int:
     return len({tuple(r.get(k) for k in key) for r in rows})
 
 
+def _outcome(day: date, unit: dict[str, list[dict]]) -> DayOutcome:
+    return DayOutcome(
+        day=day,
+        races=_count_distinct(unit.get("ra_races", []), "id"),
+        runners=_count_distinct(unit.get("ra_runners", []), "race_id", "horse_id"),
+        entities={t: len(rows) for t, rows in unit.items() if t not in ("ra_races", "ra_runners")})
+
+
+class _Tally:
+    """Run totals and one chunk's totals, kept together."""
+
+    def __init__(self, totals: dict[str, int]):
+        self.totals = totals
+        self.chunk = {"races": 0, "runners": 0, "failed_days": 0, "entities": 0}
+
+    def add(self, outcome: DayOutcome) -> None:
+        self.totals["days"] += 1
+        for counts in (self.totals, self.chunk):
+            counts["races"] += outcome.races
+            counts["runners"] += outcome.runners
+        self.chunk["entities"] += sum(outcome.entities.values())
+
+    def failed(self) -> None:
+        self.totals["failed_days"] += 1
+        self.chunk["failed_days"] += 1
+
+
 class EventsBackfill:
     """Runs a list of days in chunk order, committing and checkpointing each day."""
 
     def __init__(self, *, client: Any, store: Any, request: EventsRequest, checkpoint: Checkpoint,
                  errors: ErrorLog, progress: Progress, today: date,
-                 stop: StopFlag | None = None, clock: Callable[[], datetime] | None = None):
+                 stop: StopFlag | None = None, clock: Callable[[], datetime] | None = None,
+                 writer: WriterProcess | None = None, spool: DaySpool | None = None):
+        """``writer``/``spool``: write each day in a child process while the next is fetched (see
+        utils/write_pipeline.py); both or neither. Without them each day is written here."""
         self.client = client
         self.store = store
         self.request = request
@@ -161,6 +194,9 @@ class EventsBackfill:
         self.today = today
         self.stop = stop or StopFlag()
         self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.writer, self.spool = writer, spool
+        self._in_flight: DayOutcome | None = None
+        self.db_seconds = 0.0             # time spent in the store's write_unit
         self.chunks = planning.month_chunks(request.start, request.end)
 
     def pending_days(self) -> list[date]:
@@ -198,54 +234,98 @@ class EventsBackfill:
     def _run_chunk(self, chunk: planning.Chunk, days: list[date], fetcher: DayFetcher,
                    totals: dict[str, int]) -> None:
         self.progress.chunk_started(chunk, len(self.chunks))
-        chunk_totals = {"races": 0, "runners": 0, "failed_days": 0, "entities": 0}
+        tally = _Tally(totals)
         for day in days:
             if self.stop.requested:
-                return
+                break
             try:
-                outcome = self._run_day(day, fetcher, chunk)
+                self._hand_over(day, self._unit_for(day, fetcher), tally)
             except DayFailed as failure:
-                self.errors.record(chunk=chunk.label, day=day, endpoint=failure.endpoint,
-                                   error=str(failure.error))
-                self.progress.day_failed(day, failure)
-                totals["failed_days"] += 1
-                chunk_totals["failed_days"] += 1
-                continue
-            totals["days"] += 1
-            totals["races"] += outcome.races
-            totals["runners"] += outcome.runners
-            chunk_totals["races"] += outcome.races
-            chunk_totals["runners"] += outcome.runners
-            chunk_totals["entities"] += sum(outcome.entities.values())
+                self._record_failure(chunk, failure.day or day, failure, tally)
+        self._settle(chunk, tally)          # a chunk ends with its last write committed
         if set(chunk.days()) <= self.checkpoint.completed:
             self.checkpoint.stats["chunks_processed"] = sum(
                 1 for c in self.chunks if set(c.days()) <= self.checkpoint.completed)
             self.checkpoint.save()
-        self.progress.chunk_finished(chunk, chunk_totals)
+        self.progress.chunk_finished(chunk, tally.chunk)
 
-    def _run_day(self, day: date, fetcher: DayFetcher, chunk: planning.Chunk) -> DayOutcome:
+    def _unit_for(self, day: date, fetcher: DayFetcher) -> dict[str, list[dict]]:
+        """The day's rows: from the spool when a killed run already fetched them, else fetched
+        and transformed (the payloads are freed on return, before the write)."""
+        spooled = self.spool.load(day) if self.spool else None
+        if spooled is not None:
+            return spooled
         data = fetcher.fetch(day)
         try:
-            unit = build_write_unit(data, self.clock())
-            # The payloads are freed before the write: its own peak (prepared rows, statement
-            # parameters) then reuses their memory instead of adding to it.
-            del data
-            self.store.write_unit(unit)          # one transaction; all or nothing
+            return build_write_unit(data, self.clock())
         except DarkHorsesError as exc:
-            if exc.critical:                     # database lost, auth refused: stop the run
+            if exc.critical:
                 raise
-            # a payload we cannot store (no race id) or a unit the database refused: the day is
-            # rolled back, goes to the error log, and the run goes on
-            raise DayFailed("database" if isinstance(exc, StoreError) else "transform", exc) from None
-        outcome = DayOutcome(
-            day=day,
-            races=_count_distinct(unit.get("ra_races", []), "id"),
-            runners=_count_distinct(unit.get("ra_runners", []), "race_id", "horse_id"),
-            entities={t: len(rows) for t, rows in unit.items()
-                      if t not in ("ra_races", "ra_runners")})
-        self._commit_day(day, outcome)
+            raise DayFailed("transform", exc) from None   # a payload we cannot store (no race id)
+
+    def _hand_over(self, day: date, unit: dict[str, list[dict]], tally: "_Tally") -> None:
+        """Write the day here, or (with a writer process) spool it and send it to the writer once
+        the previous day's write has committed; the next day's fetch then overlaps this write."""
+        outcome = _outcome(day, unit)
+        if self.writer is None:
+            started = time.perf_counter()
+            try:
+                self.store.write_unit(unit)          # one transaction; all or nothing
+            except DarkHorsesError as exc:
+                _refused(exc)
+            finally:
+                self.db_seconds += time.perf_counter() - started
+            self._committed(outcome, tally)
+            return
+        blob = dump_unit(unit)
+        del unit
+        earlier: DayFailed | None = None
+        try:
+            self._settle_in_flight(tally)
+        except DayFailed as failure:        # the previous day's write was refused: record it after
+            earlier = failure               # this day is on its way
+        self.spool.save(day, blob)      # before the next day's calls start (see write_pipeline)
+        self.writer.send(blob)
+        self._in_flight = outcome
+        if earlier:
+            raise earlier
+
+    def _settle(self, chunk: planning.Chunk, tally: "_Tally") -> None:
+        try:
+            self._settle_in_flight(tally)
+        except DayFailed as failure:
+            self._record_failure(chunk, failure.day, failure, tally)
+
+    def _settle_in_flight(self, tally: "_Tally") -> None:
+        """Wait for the write in flight; commit its day to the checkpoint, or report its failure
+        (a DayFailed that names that day)."""
+        outcome, self._in_flight = self._in_flight, None
+        if outcome is None:
+            return
+        try:
+            self.writer.wait()
+        except DarkHorsesError as exc:
+            if not exc.critical:
+                self.spool.drop(outcome.day)        # refused rows are fetched afresh on --resume
+            try:
+                _refused(exc)
+            except DayFailed as failure:
+                failure.day = outcome.day
+                raise
+        finally:
+            self.db_seconds = self.writer.seconds
+        self._committed(outcome, tally)
+        self.spool.drop(outcome.day)
+
+    def _committed(self, outcome: DayOutcome, tally: "_Tally") -> None:
+        self._commit_day(outcome.day, outcome)
         self.progress.day_done(outcome)
-        return outcome
+        tally.add(outcome)
+
+    def _record_failure(self, chunk: planning.Chunk, day: date, failure: DayFailed, tally: "_Tally") -> None:
+        self.errors.record(chunk=chunk.label, day=day, endpoint=failure.endpoint, error=str(failure.error))
+        self.progress.day_failed(day, failure)
+        tally.failed()
 
     def _commit_day(self, day: date, outcome: DayOutcome) -> None:
         self.checkpoint.completed.add(day)
@@ -266,3 +346,11 @@ class EventsBackfill:
         stats["total_days"] = (self.request.end - self.request.start).days + 1
         stats["days_committed"] = len(self.checkpoint.completed)
 
+
+
+def _refused(exc: DarkHorsesError) -> None:
+    """A critical store error (database lost) stops the run; any other rolls the day back and
+    sends it to the error log (a unit the database refused)."""
+    if exc.critical:
+        raise exc
+    raise DayFailed("database" if isinstance(exc, StoreError) else "transform", exc) from None

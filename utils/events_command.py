@@ -15,6 +15,7 @@ from pathlib import Path
 
 from utils import planning
 from utils.backfill import EventsBackfill, EventsRequest, StopFlag
+from utils.write_pipeline import DaySpool, WriterProcess
 from utils.checkpoint import Checkpoint, ErrorLog, RunLock
 from utils.cli import LOGS_DIR, validate_range
 from utils.errors import CheckpointError, ConfigError, ExitCode
@@ -201,14 +202,30 @@ def run_events(args: argparse.Namespace, ctx, *, install_signals: bool = True) -
         _announce(request, checkpoint, ctx.today)
         progress = ConsoleProgress(len(list(planning.days_between(request.start, request.end)))
                                    - len(checkpoint.completed), quiet=getattr(args, "quiet", False))
+        writer, spool = _write_pipeline(ctx, files, resume=args.resume)
         backfill = EventsBackfill(client=ctx.client, store=ctx.store, request=request,
                                   checkpoint=checkpoint, errors=errors, progress=progress,
-                                  today=ctx.today, stop=stop)
+                                  today=ctx.today, stop=stop, writer=writer, spool=spool)
         try:
             totals = backfill.run()
         finally:
             progress.close()
+            if writer:
+                writer.close()
     return _finish(totals, backfill, stop, files)
+
+
+def _write_pipeline(ctx, files: RunFiles, *, resume: bool) -> tuple[WriterProcess | None, DaySpool | None]:
+    """A writer process and the day spool for a run on a database it can open itself (SQLite or
+    PostgreSQL named by a target); none for the REST store or a store handed in without a target
+    (those write in this process). A fresh run starts with an empty spool."""
+    target = getattr(ctx, "target", None)
+    if target is None or target.kind not in ("sqlite", "postgres"):
+        return None, None
+    spool = DaySpool.beside(files.checkpoint)
+    if not resume:
+        spool.clear()
+    return WriterProcess(target), spool
 
 
 def _announce(request: EventsRequest, checkpoint: Checkpoint, today: date) -> None:
