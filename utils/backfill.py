@@ -196,8 +196,13 @@ class EventsBackfill:
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.writer, self.spool = writer, spool
         self._in_flight: DayOutcome | None = None
-        self.db_seconds = 0.0             # time spent in the store's write_unit
+        self._write_seconds = 0.0         # in-process writes; the writer process keeps its own
         self.chunks = planning.month_chunks(request.start, request.end)
+
+    @property
+    def db_seconds(self) -> float:
+        """Time spent in the store's ``write_unit`` (here, or in the writer process)."""
+        return self.writer.seconds if self.writer else self._write_seconds
 
     def pending_days(self) -> list[date]:
         """Days not yet committed: days that failed before come first, then the rest in order."""
@@ -272,9 +277,9 @@ class EventsBackfill:
             try:
                 self.store.write_unit(unit)          # one transaction; all or nothing
             except DarkHorsesError as exc:
-                _refused(exc)
+                raise _day_failure(exc, day) from None
             finally:
-                self.db_seconds += time.perf_counter() - started
+                self._write_seconds += time.perf_counter() - started
             self._committed(outcome, tally)
             return
         blob = dump_unit(unit)
@@ -305,15 +310,9 @@ class EventsBackfill:
         try:
             self.writer.wait()
         except DarkHorsesError as exc:
-            if not exc.critical:
-                self.spool.drop(outcome.day)        # refused rows are fetched afresh on --resume
-            try:
-                _refused(exc)
-            except DayFailed as failure:
-                failure.day = outcome.day
-                raise
-        finally:
-            self.db_seconds = self.writer.seconds
+            failure = _day_failure(exc, outcome.day)
+            self.spool.drop(outcome.day)            # refused rows are fetched afresh on --resume
+            raise failure from None
         self._committed(outcome, tally)
         self.spool.drop(outcome.day)
 
@@ -347,10 +346,12 @@ class EventsBackfill:
         stats["days_committed"] = len(self.checkpoint.completed)
 
 
-
-def _refused(exc: DarkHorsesError) -> None:
-    """A critical store error (database lost) stops the run; any other rolls the day back and
-    sends it to the error log (a unit the database refused)."""
+def _day_failure(exc: DarkHorsesError, day: date) -> DayFailed:
+    """A unit the database refused: the day was rolled back and goes to the error log. A critical
+    store error (database lost) is raised instead: it stops the run, and a spooled day stays
+    spooled for ``--resume``."""
     if exc.critical:
         raise exc
-    raise DayFailed("database" if isinstance(exc, StoreError) else "transform", exc) from None
+    failure = DayFailed("database" if isinstance(exc, StoreError) else "transform", exc)
+    failure.day = day
+    return failure

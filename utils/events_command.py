@@ -15,11 +15,11 @@ from pathlib import Path
 
 from utils import planning
 from utils.backfill import EventsBackfill, EventsRequest, StopFlag
-from utils.write_pipeline import DaySpool, WriterProcess
 from utils.checkpoint import Checkpoint, ErrorLog, RunLock
 from utils.cli import LOGS_DIR, validate_range
 from utils.errors import CheckpointError, ConfigError, ExitCode
 from utils.progress import ConsoleProgress
+from utils.write_pipeline import DaySpool, WriterProcess
 
 log = logging.getLogger("darkhorses")
 

@@ -154,7 +154,11 @@ class WriterProcess:
         self._proc.start()
         child.close()
         self.seconds = 0.0                  # time the child spent in write_unit (database time)
-        self._receive()                     # "ready", or the store's error when it cannot open
+        try:
+            self._receive()                 # "ready", or the store's error when it cannot open
+        except BaseException:
+            self.close()
+            raise
 
     def send(self, blob: bytes) -> None:
         try:
