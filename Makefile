@@ -1,14 +1,16 @@
 # DarkHorses: two commands set everything up on a fresh machine.
 #   make demo  - backfill two recent months from the bundled Racing API simulator into SQLite
-#   make test  - the full test suite
+#   make test  - the full test suite (installs the pinned Supabase CLI into .tools/ first, if npm is there)
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+SUPABASE_CLI_VERSION := 2.117.0
+SUPABASE_CLI := .tools/supabase-cli/node_modules/.bin/supabase
 DEMO_END   := $(shell date -d 'yesterday' +%F 2>/dev/null)
 DEMO_START := $(shell date -d "61 days ago" +%F 2>/dev/null)
 
-.PHONY: venv demo test reliability bench clean-demo
+.PHONY: venv supabase-cli demo test reliability bench clean-demo
 
 venv: $(STAMP)
 
@@ -23,7 +25,15 @@ demo: venv
 	$(PY) scripts/backfill_report.py --database-url sqlite:///data/demo.db \
 		--error-log logs/demo_backfill_events_errors.json --out reports/ --quiet
 
-test: venv
+# The real Supabase CLI for tests/test_supabase_cli.py (which finds it here). A version check
+# when it is already installed; never fails: without npm the test skips (fails on CI).
+supabase-cli:
+	@if [ "$$($(SUPABASE_CLI) --version 2>/dev/null)" = "$(SUPABASE_CLI_VERSION)" ]; then :; \
+	elif command -v npm >/dev/null 2>&1 && npm i -E supabase@$(SUPABASE_CLI_VERSION) --prefix .tools/supabase-cli; then \
+	  echo "Supabase CLI $(SUPABASE_CLI_VERSION) installed in .tools/supabase-cli"; \
+	else echo "WARNING: could not install the Supabase CLI $(SUPABASE_CLI_VERSION) with npm; tests/test_supabase_cli.py will skip (fail on CI)"; fi
+
+test: venv supabase-cli
 	$(PY) -m pytest -q
 
 reliability: venv
