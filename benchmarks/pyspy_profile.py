@@ -19,12 +19,12 @@ RATE_HZ = 100
 
 # Stage of a sample: the first of these frames (innermost wins) found in its stack.
 STAGES = (
-    ("database write (SQL, COPY, commit)", ("_write_prepared",)),
+    ("database write (the apply call)", ("_write_prepared",)),
     ("row preparation (dedupe, merge, sort)", ("prepare_unit",)),
     ("entity extraction", ("extract_entities",)),
     ("transform (payload -> typed rows)", ("racecard_to_rows", "result_to_rows")),
     ("HTTP and JSON (fetch threads)", ("_all_pages", "_get_once")),
-    ("hand-over to the writer process (pickle, spool)", ("dump_unit", "load_unit", "DaySpool.save")),
+    ("unit as JSON", ("unit_json",)),
     ("checkpoint and progress", ("_commit_day", "day_done", "Checkpoint.save", "ErrorLog.save")),
 )
 _FRAME = re.compile(r"^(?P<func>.+?) \((?P<file>.+?)(?::(?P<line>\d+))?\)$")

@@ -11,15 +11,17 @@ from utils.cli import build_parser, run_main, setup_logging  # noqa: E402
 
 
 def check_rendered(log) -> int:
-    """Compare the committed initial migration with the rendering of utils/schema.py."""
+    """Compare each committed migration that the schema modules render with its rendering."""
     from utils.errors import ExitCode
-    from utils.migrations import INITIAL_MIGRATION, MIGRATIONS_DIR
-    from utils.schema import render_postgres_ddl
+    from utils.migrations import MIGRATIONS_DIR, rendered_migrations
 
-    committed = (MIGRATIONS_DIR / f"{INITIAL_MIGRATION}.sql").read_text(encoding="utf-8")
-    same = committed == render_postgres_ddl()
-    log.info("initial migration %s utils/schema.py", "matches" if same else "DIFFERS FROM")
-    return ExitCode.OK if same else ExitCode.PARTIAL
+    differ = []
+    for name, rendering in rendered_migrations().items():
+        committed = (MIGRATIONS_DIR / f"{name}.sql").read_text(encoding="utf-8")
+        same = committed == rendering
+        log.info("migration %s %s its rendering", name, "matches" if same else "DIFFERS FROM")
+        differ += [] if same else [name]
+    return ExitCode.PARTIAL if differ else ExitCode.OK
 
 
 def migrate(database_url, log) -> int:
@@ -27,7 +29,7 @@ def migrate(database_url, log) -> int:
     import os
 
     from utils.cli import load_environment, register_secret
-    from utils.db_target import resolve_database
+    from utils.db_target import check_sqlite_location, resolve_database
     from utils.errors import ExitCode
     from utils.migrations import migration_names
     from utils.stores import open_store
@@ -36,6 +38,7 @@ def migrate(database_url, log) -> int:
     target = resolve_database(database_url, os.environ)
     register_secret(target.key)
     log.info(target.banner())
+    check_sqlite_location(target, must_exist=False)
     with open_store(target) as store:
         applied = store.apply_migrations()   # the REST store explains how to apply them instead
     for name in migration_names():
@@ -47,7 +50,7 @@ def migrate(database_url, log) -> int:
 def main(argv=None) -> int:
     parser = build_parser("init_db.py", __doc__.splitlines()[0], ("database_url",))
     parser.add_argument("--check-rendered", action="store_true",
-                        help="check that the committed initial migration equals utils/schema.py's rendering")
+                        help="check that the committed rendered migrations equal their rendering from utils/")
     args = parser.parse_args(argv)
     setup_logging("init_db", log_dir=None)
     import logging

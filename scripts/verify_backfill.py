@@ -20,14 +20,15 @@ def main(argv=None) -> int:
 
     from utils.context import open_store_for
     from utils.errors import ConfigError, ExitCode
+    from utils.planning import uk_today
     from utils.verification import verify
 
-    today = date.today()
-    _, store = open_store_for(args.database_url)
+    today = uk_today()
+    _, store = open_store_for(args.database_url, read_only=True)
     try:
         start, end = args.start_date, args.end_date
         if start is None:
-            first = store.query("SELECT min(CAST(date AS TEXT)) FROM ra_races")[0][0]
+            first = store.read("date_span")[0]["first"]
             start = date.fromisoformat(str(first)[:10]) if first else today
         end = end or today
         if end < start:

@@ -1,10 +1,12 @@
-"""The events backfill: days -> API -> rows -> one committed write unit per day -> checkpoint.
+"""The events backfill: days -> API -> rows -> one committed write unit per day, with its mark.
 
 Why a day is the unit: it is the API's natural query (the spec recommends one results query per
-date), it is small enough that a crash repeats little, and it is the unit the checkpoint records.
+date), it is small enough that a crash repeats little, and it is the unit the database records.
 A day's results (all pages) and racecards are fetched concurrently (each endpoint has its own rate
-limit), transformed, and written in one transaction with the entities they reference. Only after
-that transaction commits is the day added to the checkpoint.
+limit), transformed, and written in one transaction with the entities they reference and the
+day's committed mark (``ra_backfill_days``). The database is the truth about which days are done
+(``committed_days``): resuming into another database loads what that database lacks. The JSON
+checkpoint is a mirror, written after each commit, in the guide's format.
 
 Errors: a day whose calls fail after all retries is written to the error log and the run goes on;
 critical errors (authentication, plan window, database loss) stop the run with the checkpoint as
@@ -26,8 +28,8 @@ from utils.entity_extractor import extract_entities
 from utils.errors import DarkHorsesError, StoreError
 from utils.memory import release_freed_memory, use_one_malloc_arena
 from utils.schema import WRITE_ORDER
+from utils.stores.base import DayMark
 from utils.transform import racecard_to_rows, result_to_rows
-from utils.write_pipeline import DaySpool, WriterProcess, dump_unit
 
 log = logging.getLogger("darkhorses.backfill")
 
@@ -47,12 +49,36 @@ class EventsRequest:
                 "region_codes": list(self.regions), "racecards": self.racecards,
                 "results": self.results}
 
+    def sources(self, day: date, today: date) -> tuple[str, ...]:
+        """The endpoints this request needs for ``day``: those asked for that the API serves."""
+        wanted = []
+        if self.results and planning.results_servable(day, today):
+            wanted.append("results")
+        if self.racecards and planning.racecards_servable(day, today):
+            wanted.append("racecards")
+        return tuple(wanted)
+
+
+def committed_days(store: Any, request: EventsRequest, today: date) -> set[date]:
+    """Days of the range the database holds for this request: a mark for the same regions or
+    more, carrying every source the day needs (a day committed for gb only is not done for gb
+    ire; a racecard-only future day is not done once its results exist)."""
+    wanted = set(request.regions)
+    carried: dict[date, set[str]] = {}
+    for row in store.read("committed_days", start=request.start, end=request.end):
+        if wanted <= set(str(row["regions"]).split()):
+            day = date.fromisoformat(str(row["day"])[:10])
+            sources = carried.setdefault(day, set())
+            sources.update(s for s in ("results", "racecards") if row[f"{s}_done"])
+    return {day for day, sources in carried.items() if set(request.sources(day, today)) <= sources}
+
 
 @dataclass
 class DayData:
     day: date
     results: list[dict] = field(default_factory=list)
     racecards: list[dict] = field(default_factory=list)
+    sources: tuple[str, ...] = ()       # the endpoints fetched (what the day's mark records)
 
 
 @dataclass
@@ -70,7 +96,6 @@ class DayFailed(Exception):
         super().__init__(f"{endpoint}: {error}")
         self.endpoint = endpoint
         self.error = error
-        self.day: date | None = None        # set when the failure surfaces after the day was handed on
 
 
 class Progress(Protocol):
@@ -105,12 +130,10 @@ class DayFetcher:
 
     def fetch(self, day: date) -> DayData:
         regions = list(self.request.regions)
-        jobs: dict[str, Future] = {}
-        if self.request.results and planning.results_servable(day, self.today):
-            jobs["results"] = self.pool.submit(self.client.results, day, regions)
-        if self.request.racecards and planning.racecards_servable(day, self.today):
-            jobs["racecards"] = self.pool.submit(self.client.racecards_pro, day, regions)
-        data = DayData(day)
+        calls = {"results": self.client.results, "racecards": self.client.racecards_pro}
+        jobs: dict[str, Future] = {source: self.pool.submit(calls[source], day, regions)
+                                   for source in self.request.sources(day, self.today)}
+        data = DayData(day, sources=tuple(jobs))
         failure: DayFailed | None = None
         for endpoint, job in jobs.items():
             try:
@@ -177,14 +200,11 @@ class _Tally:
 
 
 class EventsBackfill:
-    """Runs a list of days in chunk order, committing and checkpointing each day."""
+    """Runs a list of days in chunk order, committing each day with its mark in the database."""
 
     def __init__(self, *, client: Any, store: Any, request: EventsRequest, checkpoint: Checkpoint,
                  errors: ErrorLog, progress: Progress, today: date,
-                 stop: StopFlag | None = None, clock: Callable[[], datetime] | None = None,
-                 writer: WriterProcess | None = None, spool: DaySpool | None = None):
-        """``writer``/``spool``: write each day in a child process while the next is fetched (see
-        utils/write_pipeline.py); both or neither. Without them each day is written here."""
+                 stop: StopFlag | None = None, clock: Callable[[], datetime] | None = None):
         self.client = client
         self.store = store
         self.request = request
@@ -194,18 +214,12 @@ class EventsBackfill:
         self.today = today
         self.stop = stop or StopFlag()
         self.clock = clock or (lambda: datetime.now(timezone.utc))
-        self.writer, self.spool = writer, spool
-        self._in_flight: DayOutcome | None = None
-        self._write_seconds = 0.0         # in-process writes; the writer process keeps its own
+        self.db_seconds = 0.0             # time spent in the store's write call
         self.chunks = planning.month_chunks(request.start, request.end)
 
-    @property
-    def db_seconds(self) -> float:
-        """Time spent in the store's ``write_unit`` (here, or in the writer process)."""
-        return self.writer.seconds if self.writer else self._write_seconds
-
     def pending_days(self) -> list[date]:
-        """Days not yet committed: days that failed before come first, then the rest in order."""
+        """Days the database does not hold yet: days that failed before come first, then the
+        rest in order."""
         all_days = set(planning.days_between(self.request.start, self.request.end))
         pending = all_days - self.checkpoint.completed
         failed = [d for d in self.errors.failed_dates() if d in pending]
@@ -215,6 +229,7 @@ class EventsBackfill:
     def run(self) -> dict[str, int]:
         """Process every pending day; returns run totals. Raises critical errors unchanged."""
         totals = {"days": 0, "failed_days": 0, "races": 0, "runners": 0}
+        self.checkpoint.completed = committed_days(self.store, self.request, self.today)
         self._init_stats()
         self.checkpoint.save()   # proves the checkpoint is writable before any data is written
         use_one_malloc_arena()   # before the fetch threads start (see utils/memory.py)
@@ -244,80 +259,37 @@ class EventsBackfill:
             if self.stop.requested:
                 break
             try:
-                self._hand_over(day, self._unit_for(day, fetcher), tally)
+                self._write_day(day, fetcher, tally)
             except DayFailed as failure:
-                self._record_failure(chunk, failure.day or day, failure, tally)
-        self._settle(chunk, tally)          # a chunk ends with its last write committed
+                self._record_failure(chunk, day, failure, tally)
         if set(chunk.days()) <= self.checkpoint.completed:
             self.checkpoint.stats["chunks_processed"] = sum(
                 1 for c in self.chunks if set(c.days()) <= self.checkpoint.completed)
             self.checkpoint.save()
         self.progress.chunk_finished(chunk, tally.chunk)
 
-    def _unit_for(self, day: date, fetcher: DayFetcher) -> dict[str, list[dict]]:
-        """The day's rows: from the spool when a killed run already fetched them, else fetched
-        and transformed (the payloads are freed on return, before the write)."""
-        spooled = self.spool.load(day) if self.spool else None
-        if spooled is not None:
-            return spooled
+    def _write_day(self, day: date, fetcher: DayFetcher, tally: "_Tally") -> None:
+        """Fetch, transform, and write the day with its mark in one transaction."""
         data = fetcher.fetch(day)
+        mark = DayMark(day, self.request.regions, data.sources)
         try:
-            return build_write_unit(data, self.clock())
+            unit = build_write_unit(data, self.clock())
         except DarkHorsesError as exc:
             if exc.critical:
                 raise
             raise DayFailed("transform", exc) from None   # a payload we cannot store (no race id)
-
-    def _hand_over(self, day: date, unit: dict[str, list[dict]], tally: "_Tally") -> None:
-        """Write the day here, or (with a writer process) spool it and send it to the writer once
-        the previous day's write has committed; the next day's fetch then overlaps this write."""
+        del data                          # the payloads are freed before the write
         outcome = _outcome(day, unit)
-        if self.writer is None:
-            started = time.perf_counter()
-            try:
-                self.store.write_unit(unit)          # one transaction; all or nothing
-            except DarkHorsesError as exc:
-                raise _day_failure(exc, day) from None
-            finally:
-                self._write_seconds += time.perf_counter() - started
-            self._committed(outcome, tally)
-            return
-        blob = dump_unit(unit)
-        del unit
-        earlier: DayFailed | None = None
+        started = time.perf_counter()
         try:
-            self._settle_in_flight(tally)
-        except DayFailed as failure:        # the previous day's write was refused: record it after
-            earlier = failure               # this day is on its way
-        self.spool.save(day, blob)      # before the next day's calls start (see write_pipeline)
-        self.writer.send(blob)
-        self._in_flight = outcome
-        if earlier:
-            raise earlier
-
-    def _settle(self, chunk: planning.Chunk, tally: "_Tally") -> None:
-        try:
-            self._settle_in_flight(tally)
-        except DayFailed as failure:
-            self._record_failure(chunk, failure.day, failure, tally)
-
-    def _settle_in_flight(self, tally: "_Tally") -> None:
-        """Wait for the write in flight; commit its day to the checkpoint, or report its failure
-        (a DayFailed that names that day)."""
-        outcome, self._in_flight = self._in_flight, None
-        if outcome is None:
-            return
-        try:
-            self.writer.wait()
+            self.store.write_unit(unit, mark)          # one transaction; all or nothing
         except DarkHorsesError as exc:
-            failure = _day_failure(exc, outcome.day)
-            self.spool.drop(outcome.day)            # refused rows are fetched afresh on --resume
-            raise failure from None
-        self._committed(outcome, tally)
-        self.spool.drop(outcome.day)
-
-    def _committed(self, outcome: DayOutcome, tally: "_Tally") -> None:
-        self._commit_day(outcome.day, outcome)
+            if exc.critical:
+                raise
+            raise DayFailed("database" if isinstance(exc, StoreError) else "transform", exc) from None
+        finally:
+            self.db_seconds += time.perf_counter() - started
+        self._commit_day(day, outcome)
         self.progress.day_done(outcome)
         tally.add(outcome)
 
@@ -327,6 +299,7 @@ class EventsBackfill:
         tally.failed()
 
     def _commit_day(self, day: date, outcome: DayOutcome) -> None:
+        """Mirror the database's commit into the JSON checkpoint (the guide's format)."""
         self.checkpoint.completed.add(day)
         stats = self.checkpoint.stats
         stats["total_races"] = stats.get("total_races", 0) + outcome.races
@@ -344,14 +317,3 @@ class EventsBackfill:
         stats.setdefault("total_runners", 0)
         stats["total_days"] = (self.request.end - self.request.start).days + 1
         stats["days_committed"] = len(self.checkpoint.completed)
-
-
-def _day_failure(exc: DarkHorsesError, day: date) -> DayFailed:
-    """A unit the database refused: the day was rolled back and goes to the error log. A critical
-    store error (database lost) is raised instead: it stops the run, and a spooled day stays
-    spooled for ``--resume``."""
-    if exc.critical:
-        raise exc
-    failure = DayFailed("database" if isinstance(exc, StoreError) else "transform", exc)
-    failure.day = day
-    return failure

@@ -3,12 +3,14 @@
 Why this shape: a backfill runs for hours and is killed at random moments (Ctrl+C, SIGKILL, a
 reboot). The checkpoint records a day only after the database committed it, and every file is
 replaced atomically (temp file, fsync, rename, fsync of the folder), so after any crash the files
-hold either the previous or the next state, never a torn one. The lock is an ``flock`` on a side
+hold either the previous or the next state, never a torn one (the temp file of a write killed
+before its rename is removed by the next write). The lock is an ``flock`` on a side
 file: the kernel releases it when the process dies, so a SIGKILLed run never leaves a stale lock.
 """
 from __future__ import annotations
 
 import fcntl
+import glob
 import json
 import os
 import tempfile
@@ -42,12 +44,24 @@ def atomic_write_json(path: Path, data: Any) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+        _remove_stale_temp_files(path)
     except OSError as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
         raise CheckpointError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _remove_stale_temp_files(path: Path) -> None:
+    """Remove the temp files of earlier writes of ``path`` that were killed before their rename
+    (never read, but they would pile up). Only one process writes a given file at a time (the run
+    lock), so any such file left now is stale."""
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            stale.unlink()
+        except OSError:
+            pass
 
 
 def _read_json(path: Path, what: str) -> Any:
@@ -66,13 +80,15 @@ def _now() -> str:
 
 @dataclass
 class Checkpoint:
-    """What a run has committed. ``params`` must match for ``--resume`` to accept it."""
+    """The JSON mirror of a run: its range (``params``, what ``--resume`` continues) and the days
+    committed. The database's ``ra_backfill_days`` is the truth; this file is rewritten from it."""
 
     path: Path
     params: dict[str, Any]
     completed: set[date] = field(default_factory=set)
     stats: dict[str, int] = field(default_factory=dict)
     started_at: str = field(default_factory=_now)
+    database: str | None = None      # the database it mirrors (display form, password masked)
 
     @classmethod
     def load(cls, path: Path) -> "Checkpoint | None":
@@ -85,7 +101,8 @@ class Checkpoint:
             return cls(path=Path(path), params=dict(data["params"]),
                        completed={date.fromisoformat(d) for d in data["completed_dates"]},
                        stats={k: int(v) for k, v in data["stats"].items()},
-                       started_at=str(data.get("started_at", _now())))
+                       started_at=str(data.get("started_at", _now())),
+                       database=data.get("database"))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise CheckpointError(f"checkpoint {path} is not a valid checkpoint ({exc}); "
                                   f"move it aside to start over") from None
@@ -98,6 +115,7 @@ class Checkpoint:
             "start_date": self.params.get("start_date"),
             "end_date": self.params.get("end_date"),
             "params": self.params,
+            "database": self.database,
             "stats": self.stats,
             "completed_dates": sorted(d.isoformat() for d in self.completed),
         }

@@ -5,7 +5,7 @@ import argparse
 import logging
 import signal
 
-from utils.enrichment import HorseEnricher, count_pending, describe_status, pending_horses
+from utils.enrichment import HorseEnricher, describe_status, pending_counts, pending_horses
 from utils.errors import ConfigError, ExitCode
 from utils.progress import CountProgress
 
@@ -18,8 +18,8 @@ def run_enrichment(args: argparse.Namespace, ctx) -> ExitCode:
     max_horses = getattr(args, "max_horses", None)
     if max_horses is not None and max_horses < 1:
         raise ConfigError("--max-horses must be at least 1")
-    pending = count_pending(ctx.store, since=since, refresh=refresh)
-    log.info(describe_status(pending))
+    without_profile, need_call = pending_counts(ctx.store, since=since)
+    log.info(describe_status(without_profile, need_call, refresh=refresh))
     if getattr(args, "check_status", False):
         return ExitCode.OK
     horse_ids = pending_horses(ctx.store, since=since, refresh=refresh, limit=max_horses)

@@ -32,33 +32,27 @@ class EnrichmentResult:
     calls: int = 0
 
 
-def _pending_sql(since: date | None, refresh: bool) -> tuple[str, list[Any]]:
-    sql = "SELECT h.id FROM ra_mst_horses h WHERE h.enriched_at IS NULL AND h.profile_status IS NULL"
-    params: list[Any] = []
-    if not refresh:
-        # racecard-era horses already carry dob/colour/breeder: skip them unless asked to refresh
-        sql += (" AND (h.dob IS NULL OR h.breeder IS NULL"
-                " OR (h.colour IS NULL AND h.colour_code IS NULL))")
-    if since is not None:
-        sql += (" AND EXISTS (SELECT 1 FROM ra_runners u JOIN ra_races r ON r.id = u.race_id "
-                "WHERE u.horse_id = h.id AND r.date >= ?)")
-        params.append(since.isoformat())
-    return sql, params
-
-
 def pending_horses(store: Any, *, since: date | None = None, refresh: bool = False,
                    limit: int | None = None) -> list[str]:
-    sql, params = _pending_sql(since, refresh)
-    sql += " ORDER BY h.id"
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(int(limit))
-    return [str(r[0]) for r in store.query(sql, tuple(params))]
+    """Horses that still need a profile call (one definition: ``utils.reads``)."""
+    rows = store.read("pending_horses", since=since, refresh=refresh,
+                      lim=NO_LIMIT if limit is None else int(limit))
+    return [str(r["id"]) for r in rows]
+
+
+def pending_counts(store: Any, *, since: date | None = None) -> tuple[int, int]:
+    """(horses without a profile, those of them that need a call): the rest already carry their
+    details from racecards and are fetched only with ``refresh``."""
+    row = store.read("pending_horse_counts", since=since)[0]
+    return int(row["without_profile"] or 0), int(row["need_call"] or 0)
 
 
 def count_pending(store: Any, *, since: date | None = None, refresh: bool = False) -> int:
-    sql, params = _pending_sql(since, refresh)
-    return int(store.query(f"SELECT count(*) FROM ({sql}) pending", tuple(params))[0][0])
+    without_profile, need_call = pending_counts(store, since=since)
+    return without_profile if refresh else need_call
+
+
+NO_LIMIT = 2 ** 62          # "all of them" as a LIMIT both SQLite and PostgreSQL accept
 
 
 def eta_seconds(horses: int, rate: float = SPEC_RATE_LIMITS["horses"]) -> float:
@@ -124,6 +118,13 @@ class HorseEnricher:
         return "ok", horse_profile_to_rows(profile, fetched_at=self.clock())
 
 
-def describe_status(pending: int) -> str:
-    return (f"{pending:,} horses still need a profile: {pending:,} calls, about "
-            f"{format_duration(eta_seconds(pending))} at 5 req/s")
+def describe_status(without_profile: int, need_call: int, *, refresh: bool = False) -> str:
+    """One line with all three figures when they differ (the report counts every horse without a
+    profile as pending; only some of them need a call)."""
+    calls = without_profile if refresh else need_call
+    eta = f"{calls:,} calls, about {format_duration(eta_seconds(calls))} at 5 req/s"
+    if without_profile == calls:
+        return f"{without_profile:,} horses without a profile: {eta}"
+    return (f"{without_profile:,} horses without a profile: {need_call:,} need a call, "
+            f"{without_profile - need_call:,} already have their details from racecards "
+            f"(fetched only with --refresh); {eta}")

@@ -5,7 +5,8 @@ Why from both sources: results-only eras (before racecards, which start 2023-01-
 complete masters, and results runners carry sire/dam/damsire ids and names too; racecards add what
 only they know (dob, sex word, colour, breeder, trainer location, breeding regions). Rows follow the
 row-dict rule — a key is present only with a value — so merging a racecard's and a result's view of
-the same horse never loses anything (later non-empty values win, a gap never erases a value).
+the same horse never loses anything (a gap never erases a value). Every row carries its race's
+observation (``schema.OBSERVED``), so the newest observation wins whatever the load order.
 
 Names are kept exactly as the API writes them, breeding suffix included (``"Galileo (IRE)"``): that is
 how both sources and the horse profiles spell them, so a name never flips between two spellings.
@@ -15,10 +16,13 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from datetime import timezone
+
 from utils.errors import BadResponseError
-from utils.schema import TABLES
-from utils.transform import (breeding_rows, colour_fields, compact, lower, parse_date, pedigree_row,
-                             region_from_name, runners_of, sex_fields, text)
+from utils.merge import merge_row
+from utils.schema import OBSERVED, TABLES
+from utils.transform import (breeding_rows, colour_fields, compact, lower, parse_date, parse_off_dt,
+                             pedigree_row, region_from_name, runners_of, sex_fields, text)
 
 ENTITY_TABLES = ("ra_mst_jockeys", "ra_mst_trainers", "ra_mst_owners", "ra_mst_sires", "ra_mst_dams",
                  "ra_mst_damsires", "ra_mst_horses", "ra_horse_pedigree")
@@ -72,6 +76,24 @@ def runner_entities(runner: dict) -> dict[str, dict]:
 
 
 _KEYS = {name: table.key for name, table in TABLES.items()}
+SOURCE_RANK = {"results": "r", "racecards": "c"}   # on a tie, results are the newer observation
+
+
+def observation(race: dict, source: str) -> str | None:
+    """When this race saw its runners' people and horses: ``<off, UTC>|<race id>|<r or c>``.
+
+    Text order is time order (UTC, fixed width), then race id, then results before racecards,
+    so "newest observation" is the same whatever order the days are loaded in. A race without a
+    date gives no observation (its rows then never outrank a dated one)."""
+    off = parse_off_dt(race.get("off_dt"))
+    if off is not None:
+        when = off.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M")
+    else:
+        day = parse_date(race.get("date"))
+        if day is None:
+            return None
+        when = f"{day.isoformat()}T"
+    return f"{when}|{text(race.get('race_id')) or ''}|{SOURCE_RANK[source]}"
 
 
 class _Collector:
@@ -90,7 +112,7 @@ class _Collector:
             bucket = self.tables[table] = {}
         key = tuple(map(row.get, _KEYS[table]))
         previous = bucket.get(key)
-        bucket[key] = {**previous, **row} if previous else row
+        bucket[key] = merge_row(TABLES[table], previous, row) if previous else row
 
     def unit(self) -> dict[str, list[dict]]:
         return {table: list(rows.values()) for table, rows in self.tables.items() if rows}
@@ -102,10 +124,14 @@ def extract_entities(racecards: Iterable[dict] = (), results: Iterable[dict] = (
     Malformed races are skipped here: ``racecard_to_rows``/``result_to_rows`` reject them loudly.
     """
     collector = _Collector()
-    for race in [*racecards, *results]:
-        for runner in _safe_runners(race):
-            for table, row in runner_entities(runner).items():
-                collector.add_compact(table, row)
+    for source, races in (("racecards", racecards), ("results", results)):
+        for race in races:
+            seen = observation(race, source) if isinstance(race, dict) else None
+            for runner in _safe_runners(race):
+                for table, row in runner_entities(runner).items():
+                    if seen is not None:
+                        row[OBSERVED] = seen
+                    collector.add_compact(table, row)
     return collector.unit()
 
 

@@ -14,12 +14,12 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from utils import planning
-from utils.backfill import EventsBackfill, EventsRequest, StopFlag
+from utils.backfill import EventsBackfill, EventsRequest, StopFlag, committed_days
 from utils.checkpoint import Checkpoint, ErrorLog, RunLock
 from utils.cli import LOGS_DIR, validate_range
+from utils.db_target import mask_url
 from utils.errors import CheckpointError, ConfigError, ExitCode
 from utils.progress import ConsoleProgress
-from utils.write_pipeline import DaySpool, WriterProcess
 
 log = logging.getLogger("darkhorses")
 
@@ -54,7 +54,7 @@ class RunFiles:
 
 def incremental_request(args: argparse.Namespace, store, today: date) -> EventsRequest:
     """From the last day with results in the database (minus the overlap) to the racecard horizon."""
-    last = store.query("SELECT max(CAST(date AS TEXT)) FROM ra_races WHERE has_result")[0][0]
+    last = store.read("last_result_day")[0]["day"]
     if last:
         start = date.fromisoformat(str(last)[:10]) - timedelta(days=INCREMENTAL_OVERLAP_DAYS)
     elif args.start_date:
@@ -125,19 +125,18 @@ def preflight(args: argparse.Namespace, today: date) -> None:
     request_from_args(args, files, today)
 
 
-def committed_days_in_db(store, request: EventsRequest) -> set[date]:
+def result_days_in_db(store, request: EventsRequest) -> set[date]:
     """Days of the range with results in the database (for --check-status)."""
-    rows = store.query("SELECT DISTINCT date FROM ra_races WHERE has_result AND date >= ? AND date <= ?",
-                       (request.start.isoformat(), request.end.isoformat()))
-    return {date.fromisoformat(str(r[0])[:10]) for r in rows}
+    rows = store.read("result_days", start=request.start, end=request.end)
+    return {date.fromisoformat(str(r["day"])[:10]) for r in rows}
 
 
 def print_status(request: EventsRequest, files: RunFiles, store, today: date) -> None:
-    """What is done and what remains, without data calls or writes."""
-    saved = Checkpoint.load(files.checkpoint)
-    done = saved.completed if saved and saved.mismatch(request.params()) == [] else set()
+    """What is done and what remains, without data calls or writes. The database's committed
+    marks are the truth; the checkpoint file only names the range to resume."""
+    done = committed_days(store, request, today)
     errors = ErrorLog.load(files.errors)
-    in_db = committed_days_in_db(store, request)
+    in_db = result_days_in_db(store, request)
     all_days = list(planning.days_between(request.start, request.end))
     remaining = [d for d in all_days if d not in done]
     est = planning.estimate(remaining, today, results=request.results, racecards=request.racecards)
@@ -146,8 +145,8 @@ def print_status(request: EventsRequest, files: RunFiles, store, today: date) ->
     lines = [
         f"Range {request.start} to {request.end}: {len(all_days)} days in {len(chunks)} monthly chunks "
         f"(regions {' '.join(request.regions)})",
-        f"Committed: {len(done)} days in the checkpoint ({files.checkpoint}); "
-        f"{len(in_db)} days with results in the database",
+        f"Committed: {len(done)} days in the database ({getattr(store, 'display', 'database')}); "
+        f"{len(in_db)} days with results",
         f"Remaining: {len(remaining)} days; {len(errors.entries)} days in the error log "
         f"(retried first by --resume)",
         f"Calls needed: results ~{est.results_calls} (5 req/s), racecards {est.racecard_calls} (2 req/s)"
@@ -199,49 +198,49 @@ def run_events(args: argparse.Namespace, ctx, *, install_signals: bool = True) -
         _install_signal_handlers(stop)
     with RunLock(files.lock):
         checkpoint, errors = _prepare_checkpoint(request, files, args.resume)
-        _announce(request, checkpoint, ctx.today)
+        checkpoint.database = getattr(ctx.store, "display", None)
+        checkpoint.completed = committed_days(ctx.store, request, ctx.today)
+        _announce(request, checkpoint, ctx.today, getattr(ctx.store, "display", "the database"))
         progress = ConsoleProgress(len(list(planning.days_between(request.start, request.end)))
                                    - len(checkpoint.completed), quiet=getattr(args, "quiet", False))
-        writer, spool = _write_pipeline(ctx, files, resume=args.resume)
         backfill = EventsBackfill(client=ctx.client, store=ctx.store, request=request,
                                   checkpoint=checkpoint, errors=errors, progress=progress,
-                                  today=ctx.today, stop=stop, writer=writer, spool=spool)
+                                  today=ctx.today, stop=stop)
         try:
             totals = backfill.run()
         finally:
             progress.close()
-            if writer:
-                writer.close()
-    return _finish(totals, backfill, stop, files)
+    return _finish(totals, backfill, stop, files, resume_command(args, files))
 
 
-def _write_pipeline(ctx, files: RunFiles, *, resume: bool) -> tuple[WriterProcess | None, DaySpool | None]:
-    """A writer process and the day spool for a run on a database it can open itself (SQLite or
-    PostgreSQL named by a target); none for the REST store or a store handed in without a target
-    (those write in this process). A fresh run starts with an empty spool."""
-    target = getattr(ctx, "target", None)
-    if target is None or target.kind not in ("sqlite", "postgres"):
-        return None, None
-    spool = DaySpool.beside(files.checkpoint)
-    if not resume:
-        spool.clear()
-    return WriterProcess(target), spool
+def resume_command(args: argparse.Namespace, files: RunFiles) -> str:
+    """The command that resumes this run, with the options that chose its database and files
+    (a password in --database-url is masked: type it again)."""
+    parts = ["python3 scripts/backfill_events.py --resume"]
+    if getattr(args, "demo", False):
+        parts.append("--demo")
+    if getattr(args, "database_url", None):
+        parts.append(f"--database-url '{mask_url(args.database_url)}'")
+    if getattr(args, "checkpoint_file", None) or files.checkpoint != DEFAULT_CHECKPOINT \
+            and not getattr(args, "demo", False):
+        parts.append(f"--checkpoint-file {files.checkpoint}")
+    return " ".join(parts)
 
 
-def _announce(request: EventsRequest, checkpoint: Checkpoint, today: date) -> None:
+def _announce(request: EventsRequest, checkpoint: Checkpoint, today: date, database: str) -> None:
     total = (request.end - request.start).days + 1
-    log.info("Events backfill %s to %s, regions %s: %d days, %d already committed",
-             request.start, request.end, " ".join(request.regions), total, len(checkpoint.completed))
+    log.info("Events backfill %s to %s, regions %s: %d days, %d already committed in %s",
+             request.start, request.end, " ".join(request.regions), total,
+             len(checkpoint.completed), database)
     if request.racecards and request.start < planning.RACECARD_HISTORY_START:
         log.info("Racecards exist only from %s: earlier days get results only (no racecard calls)",
                  planning.RACECARD_HISTORY_START)
 
 
-def _finish(totals: dict[str, int], backfill: EventsBackfill, stop: StopFlag, files: RunFiles) -> ExitCode:
+def _finish(totals: dict[str, int], backfill: EventsBackfill, stop: StopFlag, files: RunFiles,
+            resume_hint: str) -> ExitCode:
     log.info("Done: %d days committed this run, %d races, %d runners; %d days failed",
              totals["days"], totals["races"], totals["runners"], totals["failed_days"])
-    resume_hint = "python3 scripts/backfill_events.py --resume" + (
-        "" if files.checkpoint == DEFAULT_CHECKPOINT else f" --checkpoint-file {files.checkpoint}")
     if stop.requested:
         log.warning("Stopped by request; checkpoint saved. Resume with: %s", resume_hint)
         return ExitCode.INTERRUPTED

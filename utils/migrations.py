@@ -2,36 +2,59 @@
 
 Migrations are the files ``supabase/migrations/<timestamp>_<name>.sql`` (the Supabase CLI's
 convention, so ``supabase db push`` applies the very same files); a migration's name is the file
-stem and names sort in apply order. SQLite cannot run PostgreSQL's DDL (plpgsql triggers,
-``timestamptz``), so:
-
-- the initial migration runs ``schema.render_sqlite_ddl()`` on SQLite (both renderings come from
-  ``utils/schema.py``, so they cannot drift);
-- a later migration whose SQL SQLite cannot run ships a sibling ``<name>.sqlite.sql`` holding
-  SQLite's version (plain ``ALTER TABLE … ADD COLUMN`` usually runs on both and needs none).
+stem and names sort in apply order. That folder holds PostgreSQL only, one file per version.
+SQLite cannot run PostgreSQL's DDL (plpgsql, ``timestamptz``), so its SQL for each migration is
+generated from ``utils/schema.py`` (``SQLITE_SQL`` below): both renderings come from one place.
 
 Each migration runs in its own transaction together with the row that records it in
 ``ra_schema_migrations`` (name PK, applied_at), so a failed migration leaves nothing behind and
-re-running is a no-op.
+re-running is a no-op. Migrations from the merge migration on also record themselves (their last
+statement), and the Supabase CLI's own record (``supabase_migrations.schema_migrations``, by
+version) counts as applied too: ``init_db.py`` and ``supabase db push`` can be mixed on one
+database, and every migration is idempotent for that reason.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from utils.errors import SchemaOutOfDateError, StoreAuthError, StoreConnectionError, StoreError
-from utils.schema import TABLES
+from utils.schema import (INITIAL_MIGRATION, MERGE_MIGRATION, TABLES, render_sqlite_ddl,
+                          render_sqlite_merge_migration)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "supabase" / "migrations"
-INITIAL_MIGRATION = "20261129000001_initial_schema"
-SQLITE_SUFFIX = ".sqlite.sql"
 INIT_COMMAND = "python3 scripts/init_db.py [--database-url URL]"
-REST_HINT = ("apply supabase/migrations/*.sql with `supabase db push` or the Supabase SQL editor "
-             "(or set SUPABASE_DB_URL and run python3 scripts/init_db.py)")
+REST_HINT = ("run `supabase db push` (or paste supabase/migrations/*.sql into the Supabase SQL "
+             "editor, or set SUPABASE_DB_URL and run python3 scripts/init_db.py)")
+
+# SQLite's SQL for each migration, generated from utils/schema.py. The second migration only drops
+# PostgreSQL constraints: SQLite keeps the three references enforced (dropping a foreign key there
+# means rebuilding ra_runners, and its reference checks are in-process index probes; measured: no
+# difference in write time), so it has nothing to run.
+SQLITE_SQL = {
+    INITIAL_MIGRATION: lambda: render_sqlite_ddl(INITIAL_MIGRATION),
+    "20261129000002_runner_people_references_unenforced": lambda: "",
+    MERGE_MIGRATION: render_sqlite_merge_migration,
+}
+
+
+def rendered_migrations() -> dict[str, str]:
+    """The PostgreSQL migrations rendered from the schema modules (committed files must equal)."""
+    from utils.pg_functions import render_merge_migration
+    from utils.schema import render_postgres_ddl
+
+    return {INITIAL_MIGRATION: render_postgres_ddl(INITIAL_MIGRATION),
+            MERGE_MIGRATION: render_merge_migration()}
+
+
+def names_of_versions(versions) -> set[str]:
+    """Migration names whose version (the timestamp before the first ``_``) the CLI recorded."""
+    recorded = {str(v) for v in versions}
+    return {name for name in migration_names() if name.split("_", 1)[0] in recorded}
 
 
 def migration_files() -> list[Path]:
-    """The PostgreSQL migration files in apply order (SQLite siblings excluded)."""
-    return sorted(p for p in MIGRATIONS_DIR.glob("*.sql") if not p.name.endswith(SQLITE_SUFFIX))
+    """The PostgreSQL migration files in apply order."""
+    return sorted(MIGRATIONS_DIR.glob("*.sql"))
 
 
 def migration_names() -> list[str]:
@@ -42,15 +65,11 @@ MIGRATIONS = migration_names()
 
 
 def sqlite_sql(name: str) -> str:
-    """SQLite's SQL for a migration: the rendering for the initial one, else the sibling file,
-    else the PostgreSQL file itself (for DDL both dialects accept)."""
-    if name == INITIAL_MIGRATION:
-        from utils.schema import render_sqlite_ddl
-
-        return render_sqlite_ddl()
-    sibling = MIGRATIONS_DIR / f"{name}{SQLITE_SUFFIX}"
-    path = sibling if sibling.is_file() else MIGRATIONS_DIR / f"{name}.sql"
-    return path.read_text(encoding="utf-8")
+    """SQLite's SQL for a migration (a migration without one is a usage error of this module)."""
+    try:
+        return SQLITE_SQL[name]()
+    except KeyError:
+        raise StoreError(f"migration {name} has no SQLite version in utils/migrations.SQLITE_SQL") from None
 
 
 def pending_migrations(store) -> list[str]:

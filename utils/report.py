@@ -3,8 +3,8 @@
 Why a report beside ``verification``: verification answers "is anything broken" (PASS/FAIL); the
 report answers "how complete is the backfill" at a glance — a calendar heatmap (``coverage.png``), a
 table with the volumes the real calendar leads one to expect (``summary.md``) and the same figures as
-JSON for cron alerts. All figures come from four aggregate queries (``_SQL``; portable between SQLite
-and PostgreSQL, ``?`` placeholders, booleans tested as ``col`` / ``NOT col`` / ``col IS NULL``), so
+JSON for cron alerts. All figures come from aggregate reads (``utils/reads.py``: ``report_days``,
+``report_people`` and a few scalars), which every store runs — over REST as database functions — so
 the report never loads a table into Python and stays fast on 1.5 million runners.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from utils.checkpoint import ErrorLog, atomic_write_json
 from utils.cli import LOGS_DIR
 from utils.planning import days_between
-from utils.verification import NO_RACING_DAYS, _ranges as date_ranges
+from utils.verification import NO_RACING_DAYS, ranges as date_ranges
 
 # The events backfill's default error log (utils.events_command.DEFAULT_ERROR_LOG; not imported from
 # there because that module pulls in the whole fetch pipeline, which a read-only report never needs).
@@ -26,38 +26,6 @@ DEFAULT_ERROR_LOG = LOGS_DIR / "backfill_events_errors.json"
 # Races a full calendar year holds in the real calendar (about 13,000 GB+IRE); a year covered only
 # in part is expected to hold the same share, so an incomplete backfill shows as a low percentage.
 EXPECTED_RACES_PER_YEAR = {"gb": 10_000, "ire": 2_900}
-
-# "Racecard only" means a racecard and no result; abandoned races never get a result, so they are
-# not a gap. Defined once here and used by every query and figure below.
-_RACECARD_ONLY = ("r.has_racecard AND (r.has_result IS NULL OR NOT r.has_result) "
-                  "AND (r.is_abandoned IS NULL OR NOT r.is_abandoned)")
-
-_SQL = {
-    # one row per (day, region): the heatmap and the additive per-year figures
-    "days": f"""
-        SELECT CAST(r.date AS TEXT), r.region, count(*),
-               sum(CASE WHEN r.has_result THEN 1 ELSE 0 END),
-               sum(CASE WHEN {_RACECARD_ONLY} THEN 1 ELSE 0 END),
-               sum(CASE WHEN r.has_result AND NOT EXISTS
-                        (SELECT 1 FROM ra_runners u WHERE u.race_id = r.id) THEN 1 ELSE 0 END)
-        FROM ra_races r WHERE r.date >= ? AND r.date <= ?
-        GROUP BY CAST(r.date AS TEXT), r.region""",
-    # one row per (year, region): runners and the distinct people/horses behind them
-    "people": """
-        SELECT substr(CAST(r.date AS TEXT), 1, 4), r.region, count(*), count(DISTINCT u.race_id),
-               count(DISTINCT u.horse_id), count(DISTINCT u.jockey_id),
-               count(DISTINCT u.trainer_id), count(DISTINCT u.owner_id),
-               count(DISTINCT CASE WHEN h.profile_status = 'ok' THEN h.id END),
-               count(DISTINCT CASE WHEN h.profile_status = 'not_found' THEN h.id END),
-               count(DISTINCT CASE WHEN h.profile_status IS NULL THEN h.id END)
-        FROM ra_runners u JOIN ra_races r ON r.id = u.race_id
-        LEFT JOIN ra_mst_horses h ON h.id = u.horse_id
-        WHERE r.date >= ? AND r.date <= ?
-        GROUP BY substr(CAST(r.date AS TEXT), 1, 4), r.region""",
-    "last_result_day": "SELECT max(CAST(date AS TEXT)) FROM ra_races WHERE has_result",
-    "results_on_day": "SELECT count(*) FROM ra_races WHERE date = ? AND has_result",
-    "date_span": "SELECT min(CAST(date AS TEXT)), max(CAST(date AS TEXT)) FROM ra_races",
-}
 
 # Day statuses, most alarming first: a day shows the first that applies.
 ERROR = "in the error log"
@@ -162,7 +130,8 @@ class ReportData:
 def default_range(store: Any, today: date) -> tuple[date, date]:
     """First stored day to the later of yesterday and the last stored day (so a stalled backfill's
     missing recent days show as gaps)."""
-    first, last = store.query(_SQL["date_span"])[0]
+    span = store.read("date_span")[0]
+    first, last = span["first"], span["last"]
     yesterday = today - timedelta(days=1)
     if not first:
         return yesterday, yesterday
@@ -171,21 +140,31 @@ def default_range(store: Any, today: date) -> tuple[date, date]:
 
 def collect(store: Any, start: date, end: date, *, error_log_path: Path | None = DEFAULT_ERROR_LOG,
             today: date | None = None) -> ReportData:
-    """Every figure of the report for ``start``..``end`` from a store with ``query(sql, params)``."""
+    """Every figure of the report for ``start``..``end`` from any store (its named reads)."""
     today = today or date.today()
-    params = (start.isoformat(), end.isoformat())
-    day_rows = store.query(_SQL["days"], params)
+    day_rows = [_values(r, _DAY_COLUMNS) for r in store.read("report_days", start=start, end=end)]
+    people_rows = [_values(r, _PEOPLE_COLUMNS) for r in store.read("report_people", start=start, end=end)]
     failed = _error_days(error_log_path, start, end)
     yesterday = today - timedelta(days=1)
-    last = store.query(_SQL["last_result_day"])[0][0]
+    last = store.read("last_result_day")[0]["day"]
     return ReportData(
         start=start, end=end, today=today,
         days=_days(day_rows, start, end, today, failed),
-        rows=_year_region_rows(day_rows, store.query(_SQL["people"], params), start, end),
+        rows=_year_region_rows(day_rows, people_rows, start, end),
         last_day_with_results=_day(last) if last else None,
-        yesterday_has_results=_int(store.query(_SQL["results_on_day"], (yesterday.isoformat(),))[0][0]) > 0,
+        yesterday_has_results=_int(store.read("results_on_day", day=yesterday)[0]["n"]) > 0,
         error_log=str(error_log_path) if error_log_path else None,
         database=getattr(store, "display", None))
+
+
+_DAY_COLUMNS = ("day", "region", "races", "results", "racecard_only", "results_without_runners")
+_PEOPLE_COLUMNS = ("year", "region", "runners", "races_with_runners", "horses", "jockeys", "trainers",
+                   "owners", "horses_enriched", "horses_not_found", "horses_pending")
+
+
+def _values(row: dict, columns: tuple[str, ...]) -> tuple:
+    """A read's row as the tuple the figures below unpack (the read's column order)."""
+    return tuple(row[c] for c in columns)
 
 
 def _day(value: Any) -> date:

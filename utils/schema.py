@@ -56,6 +56,18 @@ class Table:
     # References that no PostgreSQL constraint enforces since migration 20261129000002 (the
     # initial migration rendered them all): the writers and scripts/verify_backfill.py keep them.
     unenforced: tuple[str, ...] = ()
+    # Columns added by a later migration (column -> migration name): the rendering of an earlier
+    # migration leaves them out, and the later migration adds them (see ``columns_at``).
+    added: dict[str, str] = field(default_factory=dict)
+    # A master table fed by runners: ``OBSERVED`` records the newest race that described the row,
+    # so an older observation may fill a gap but never overwrites a newer value (utils/merge.py).
+    observed: bool = False
+
+    def columns_at(self, migration: str | None) -> dict[str, str]:
+        """The columns the table has once ``migration`` is applied (None: the current schema)."""
+        if migration is None:
+            return dict(self.columns)
+        return {c: t for c, t in self.columns.items() if self.added.get(c, "") <= migration}
 
     @property
     def data_columns(self) -> list[str]:
@@ -81,7 +93,21 @@ _BREEDING = _t(id="text", name="text", region="text")
 TABLES: dict[str, Table] = {}
 
 
+# Migrations the schema module renders (their committed files must equal the rendering).
+INITIAL_MIGRATION = "20261129000001_initial_schema"
+MERGE_MIGRATION = "20261201000001_database_merge"
+
+# The observation column of runner-fed master tables: "<race off, UTC ISO>|<race id>|<source>",
+# source "r" (results) or "c" (racecards), so plain text order is time, then race, then results
+# before racecards: a deterministic "newest observation" whatever the load order.
+OBSERVED = "last_observed"
+
+
 def _add(table: Table) -> None:
+    if table.observed:
+        table = Table(table.name, table.key, {**table.columns, OBSERVED: "text"}, table.foreign_keys,
+                      table.indexes, table.authority, table.stamps, table.unenforced,
+                      {**table.added, OBSERVED: MERGE_MIGRATION}, True)
     TABLES[table.name] = table
 
 
@@ -90,24 +116,27 @@ _add(Table("ra_mst_courses", ("id",), _t(id="text", name="text", region_code="te
            indexes=(("region_code",),)))
 _add(Table("ra_mst_bookmakers", ("code",),
            _t(code="text", name="text", type="text", is_active="bool")))
-_add(Table("ra_mst_jockeys", ("id",), dict(_NAMED)))
-_add(Table("ra_mst_trainers", ("id",), _t(id="text", name="text", location="text")))
-_add(Table("ra_mst_owners", ("id",), dict(_NAMED)))
-_add(Table("ra_mst_sires", ("id",), dict(_BREEDING)))
-_add(Table("ra_mst_dams", ("id",), dict(_BREEDING)))
-_add(Table("ra_mst_damsires", ("id",), dict(_BREEDING)))
+_add(Table("ra_mst_jockeys", ("id",), dict(_NAMED), observed=True))
+_add(Table("ra_mst_trainers", ("id",), _t(id="text", name="text", location="text"), observed=True))
+_add(Table("ra_mst_owners", ("id",), dict(_NAMED), observed=True))
+_add(Table("ra_mst_sires", ("id",), dict(_BREEDING), observed=True))
+_add(Table("ra_mst_dams", ("id",), dict(_BREEDING), observed=True))
+_add(Table("ra_mst_damsires", ("id",), dict(_BREEDING), observed=True))
 _add(Table(
     "ra_mst_horses", ("id",),
     _t(id="text", name="text", region="text", sex="text", sex_code="text", dob="date",
        colour="text", colour_code="text", breeder="text", sire_id="text", dam_id="text",
        damsire_id="text", enriched_at="ts", profile_status="text"),
     indexes=(("enriched_at",),),
+    authority="enriched_at",    # a /horses/{id}/pro profile wins for the fields it gives
+    observed=True,
 ))
 _add(Table(
     "ra_horse_pedigree", ("horse_id",),
     _t(horse_id="text", sire_id="text", sire="text", dam_id="text", dam="text",
        damsire_id="text", damsire="text", breeder="text", region="text"),
     foreign_keys={"horse_id": "ra_mst_horses"},
+    observed=True,
 ))
 _add(Table(
     "ra_races", ("id",),
@@ -160,24 +189,51 @@ assert set(WRITE_ORDER) == set(TABLES)
 MIGRATIONS_TABLE = "ra_schema_migrations"
 
 
-def _render_tables(types: dict[str, str], audit_default: str, trigger_sql: str | None) -> list[str]:
-    """CREATE TABLE/INDEX statements for every table, in write order, for one dialect."""
+# The committed mark of each backfilled day, written in the same transaction as the day's rows, so
+# the database itself knows what it holds (--resume and --check-status read it). ``regions`` is the
+# request's sorted, space-separated region codes; ``results_done``/``racecards_done`` are the
+# sources the day's write carried (a later write only adds to them).
+BACKFILL_DAYS = Table(
+    "ra_backfill_days", ("day", "regions"),
+    _t(day="date", regions="text", results_done="bool", racecards_done="bool", races="int",
+       runners="int", committed_at="ts"),
+    added={c: MERGE_MIGRATION for c in ("day", "regions", "results_done", "racecards_done",
+                                         "races", "runners", "committed_at")},
+)
+
+
+def _render_table(table: Table, types: dict[str, str], audit: str | None, trigger_sql: str | None,
+                  columns: dict[str, str]) -> list[str]:
+    cols = [f"  {c} {types[t]}" + (" NOT NULL" if c in table.key else "") for c, t in columns.items()]
+    if audit:
+        cols += [f"  {c} {audit}" for c in AUDIT_COLUMNS]
+    cols.append(f"  PRIMARY KEY ({', '.join(table.key)})")
+    for col, ref in table.foreign_keys.items():
+        cols.append(f"  FOREIGN KEY ({col}) REFERENCES {ref} ({TABLES[ref].key[0]})")
+    parts = [f"CREATE TABLE IF NOT EXISTS {table.name} (\n" + ",\n".join(cols) + "\n);"]
+    for idx in table.indexes:
+        parts.append(f"CREATE INDEX IF NOT EXISTS {table.name}_{'_'.join(idx)}_idx "
+                     f"ON {table.name} ({', '.join(idx)});")
+    if trigger_sql:
+        parts.append(trigger_sql.format(name=table.name))
+    return parts
+
+
+def _render_tables(types: dict[str, str], audit_default: str, trigger_sql: str | None,
+                   at: str) -> list[str]:
+    """CREATE TABLE/INDEX statements for every table, in write order, for one dialect, as the
+    schema stood once migration ``at`` was applied."""
     parts = []
     for name in WRITE_ORDER:
         table = TABLES[name]
-        cols = [f"  {c} {types[t]}" + (" NOT NULL" if c in table.key else "")
-                for c, t in table.columns.items()]
-        cols += [f"  {c} {audit_default}" for c in AUDIT_COLUMNS]
-        cols.append(f"  PRIMARY KEY ({', '.join(table.key)})")
-        for col, ref in table.foreign_keys.items():
-            cols.append(f"  FOREIGN KEY ({col}) REFERENCES {ref} ({TABLES[ref].key[0]})")
-        parts.append(f"CREATE TABLE IF NOT EXISTS {name} (\n" + ",\n".join(cols) + "\n);")
-        for idx in table.indexes:
-            parts.append(f"CREATE INDEX IF NOT EXISTS {name}_{'_'.join(idx)}_idx "
-                         f"ON {name} ({', '.join(idx)});")
-        if trigger_sql:
-            parts.append(trigger_sql.format(name=name))
+        parts += _render_table(table, types, audit_default, trigger_sql, table.columns_at(at))
     return parts
+
+
+def added_columns(migration: str) -> list[tuple[Table, str, str]]:
+    """(table, column, logical type) of every column ``migration`` adds to an existing table."""
+    return [(t, c, kind) for t in TABLES.values() for c, kind in t.columns.items()
+            if t.added.get(c) == migration]
 
 
 _PG_TOUCH_FUNCTION = """CREATE OR REPLACE FUNCTION ra_touch_updated_at() RETURNS trigger AS $$
@@ -190,20 +246,31 @@ $$ LANGUAGE plpgsql;"""
 
 _PG_TOUCH_TRIGGER = """DROP TRIGGER IF EXISTS {name}_touch ON {name};
 CREATE TRIGGER {name}_touch BEFORE UPDATE ON {name} FOR EACH ROW EXECUTE FUNCTION ra_touch_updated_at();"""
+PG_AUDIT = "timestamptz NOT NULL DEFAULT now()"
+SQLITE_AUDIT = "TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))"
 
 
-def render_postgres_ddl() -> str:
-    """The CREATE statements for PostgreSQL/Supabase, with audit triggers.
+def render_postgres_ddl(at: str = INITIAL_MIGRATION) -> str:
+    """The initial migration's CREATE statements for PostgreSQL/Supabase, with audit triggers.
 
     ``created_at`` is protected and ``updated_at`` maintained by a trigger so that every write path
-    (COPY+upsert, PostgREST upserts, manual SQL) keeps them right.
+    (the apply function, manual SQL) keeps them right. Columns added by later migrations are left
+    to those migrations (``at``), so the committed initial file never changes.
     """
     header = "-- Rendered from utils/schema.py by scripts/init_db.py --render; do not edit by hand."
-    tables = _render_tables(PG_TYPES, "timestamptz NOT NULL DEFAULT now()", _PG_TOUCH_TRIGGER)
+    tables = _render_tables(PG_TYPES, PG_AUDIT, _PG_TOUCH_TRIGGER, at)
     return "\n\n".join([header, _PG_TOUCH_FUNCTION, *tables]) + "\n"
 
 
-def render_sqlite_ddl() -> str:
+def render_sqlite_ddl(at: str = INITIAL_MIGRATION) -> str:
     """The same tables for SQLite (audit columns are kept by the store's upsert statement)."""
-    default = "TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))"
-    return "\n\n".join(_render_tables(SQLITE_TYPES, default, None)) + "\n"
+    return "\n\n".join(_render_tables(SQLITE_TYPES, SQLITE_AUDIT, None, at)) + "\n"
+
+
+def render_sqlite_merge_migration() -> str:
+    """SQLite's part of the merge migration: the observation columns and the committed-days table
+    (the merge rules themselves are the store's generated upsert statements)."""
+    parts = [f"ALTER TABLE {t.name} ADD COLUMN {c} {SQLITE_TYPES[kind]};"
+             for t, c, kind in added_columns(MERGE_MIGRATION)]
+    parts += _render_table(BACKFILL_DAYS, SQLITE_TYPES, None, None, BACKFILL_DAYS.columns)
+    return "\n".join(parts) + "\n"

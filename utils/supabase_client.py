@@ -1,47 +1,37 @@
 """``SupabaseReferenceClient``: the store for Supabase's REST API (PostgREST) via supabase-py.
 
-Why it looks different from the SQL stores (see /work/shared/spec/SUPABASE.md):
+Why it calls functions and never writes tables: over REST there is no transaction across requests
+and PostgREST's upsert sets every column it is sent, so neither "one day, one transaction" nor
+"results beat racecards" could hold with table upserts (see /work/shared/spec/SUPABASE.md). The
+database does the merge instead: a whole day goes to ``POST /rest/v1/rpc/ra_apply_day`` (supabase-py's
+``rpc()``, named parameters), which runs the same SQL function as the direct PostgreSQL store, in
+one transaction, with the day's committed mark. Every read of the commands is an ``ra_<read>``
+function called the same way, and the schema check is ``ra_schema_state``. One HTTP request each.
 
-- PostgREST's upsert sets EVERY column named in the request's ``columns`` list, and supabase-py
-  names the union of the batch's row keys. A row lacking a key would therefore write NULL over a
-  stored value. So each table's deduped rows are grouped by their exact key set (empty values
-  already dropped) and every group goes out as its own upsert, in batches of ``batch_size``. The
-  no-clobber rule then holds column by column; the "results win over racecards" refinement of the
-  SQL stores cannot be expressed over REST (a later racecard rewrites the columns it carries).
-- There is no transaction across HTTP requests. A write unit is applied table by table in
-  ``WRITE_ORDER`` (entities before the rows referencing them), batch by batch. A failure leaves
-  the earlier batches written; every upsert is idempotent, so re-applying the failed unit (what
-  the backfill does on a re-run) completes it.
-- ``return=minimal`` gives no per-row outcome, so counts are reported as
-  ``WriteCounts(unknown=n)``: n rows were sent, whether inserted, updated or unchanged is unknown.
 - Transient failures (5xx, 429, timeouts, dropped connections) are retried with tenacity
-  (exponential backoff); 401/403 raise ``StoreAuthError``. The key is never logged or put in a
-  message.
+  (exponential backoff); re-sending a day is safe (the merge is idempotent). 401/403 raise
+  ``StoreAuthError``; an unknown function (``PGRST202``) means the schema is behind. The key is
+  never logged or put in a message.
 - DDL is impossible over REST: ``apply_migrations`` explains how to apply
-  ``supabase/migrations/*.sql``; ``check_schema`` probes every table with a HEAD request and reads
-  ``ra_schema_migrations``. Arbitrary SQL (``query``) is refused except ``SELECT count(*) FROM t``.
+  ``supabase/migrations/*.sql``. Arbitrary SQL (``query``) is refused: no command needs it.
 """
 from __future__ import annotations
 
-import re
-from contextlib import contextmanager
-from datetime import date, datetime, time
-from decimal import Decimal
+import json
 from typing import Any
 
 import httpx
 from postgrest.exceptions import APIError
-from postgrest.types import CountMethod, ReturnMethod
 from supabase import ClientOptions, create_client
 from tenacity import (retry, retry_if_exception, stop_after_attempt, wait_exponential)
 
-from utils.errors import ConfigError, StoreAuthError, StoreConnectionError, StoreError
+from utils.errors import (ConfigError, SchemaOutOfDateError, StoreAuthError, StoreConnectionError,
+                          StoreError)
 from utils.migrations import REST_HINT
-from utils.schema import MIGRATIONS_TABLE, TABLES, Table
-from utils.stores.base import Store, WriteCounts, scrub
+from utils.pg_functions import APPLY_FUNCTION, SCHEMA_FUNCTION
+from utils.stores.base import DayMark, Prepared, Store, WriteCounts, scrub, unit_json
 
-DEFAULT_BATCH_SIZE = 500
-_COUNT_SQL = re.compile(r"^\s*select\s+count\(\*\)\s+from\s+(\w+)\s*;?\s*$", re.I)
+UNKNOWN_FUNCTION = "PGRST202"                    # PostgREST: no such function in the schema cache
 _DATA_ERROR_CLASSES = ("21", "22", "23", "42")   # SQLSTATE classes no retry can fix
 
 
@@ -84,35 +74,16 @@ def _transient(exc: BaseException) -> bool:
     return False
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, (date, time, datetime)):
-        return value.isoformat()
-    return value
-
-
-def group_by_columns(table: Table, rows: list[dict]) -> list[tuple[tuple[str, ...], list[dict]]]:
-    """Rows grouped by their exact column set, so no request names a column a row lacks."""
-    groups: dict[tuple[str, ...], list[dict]] = {}
-    for row in rows:
-        cols = tuple(c for c in table.columns if c in row)
-        groups.setdefault(cols, []).append({c: _json_value(row[c]) for c in cols})
-    return list(groups.items())
-
-
 class SupabaseReferenceClient(Store):
     kind = "supabase_rest"
 
-    def __init__(self, url: str, key: str | None, *, batch_size: int = DEFAULT_BATCH_SIZE,
-                 timeout: float = 30.0, attempts: int = 4, wait_initial: float = 0.5,
+    def __init__(self, url: str, key: str | None, *, timeout: float = 60.0, attempts: int = 4, wait_initial: float = 0.5,
                  wait_max: float = 8.0):
         if not url or not key:
             raise ConfigError("SUPABASE_URL and SUPABASE_SERVICE_KEY must both be set")
         self.url = url.rstrip("/")
         self._key = key
         self.display = f"Supabase REST {self.url}"
-        self.batch_size = max(1, int(batch_size))
         self._http = httpx.Client(timeout=timeout, event_hooks={"response": [_raise_for_status]})
         try:
             self.client = create_client(self.url, key, options=ClientOptions(
@@ -133,6 +104,9 @@ class SupabaseReferenceClient(Store):
             text = scrub(str(exc), self._key)
             if exc.status in (401, 403):
                 raise StoreAuthError(f"Supabase REST refused the service key ({what}): {text}") from None
+            if exc.code == UNKNOWN_FUNCTION:
+                raise SchemaOutOfDateError(f"Database schema is behind: the database has no function "
+                                           f"for {what} ({text}); {REST_HINT}") from None
             if _transient(exc):   # still failing after every retry: the endpoint is down
                 raise StoreConnectionError(f"Supabase REST unavailable at {self.url} ({what}), "
                                            f"gave up after retries: {text}") from None
@@ -143,62 +117,45 @@ class SupabaseReferenceClient(Store):
         except APIError as exc:   # a 2xx body postgrest-py could not parse
             raise StoreError(f"Supabase REST {what} failed: {scrub(str(exc), self._key)}") from None
 
-    # --- writes ---------------------------------------------------------------------------------
-    @contextmanager
-    def _unit_transaction(self):
-        """No transaction exists over REST; failures name the idempotent way out."""
-        try:
-            yield
-        except StoreError as exc:
-            raise type(exc)(f"{exc} (earlier tables of this unit may be written; re-applying the "
-                            f"unit is safe: upserts are idempotent)") from None
+    def _rpc(self, what: str, function: str, params: dict[str, Any]) -> Any:
+        return self._call(what, self.client.rpc(function, params)).data
 
-    def _upsert(self, table: Table, rows: list[dict]) -> WriteCounts:
-        on_conflict = ",".join(table.key)
-        for _cols, group in group_by_columns(table, rows):
-            for i in range(0, len(group), self.batch_size):
-                batch = group[i:i + self.batch_size]
-                self._call(f"upsert into {table.name}", self.client.table(table.name).upsert(
-                    batch, on_conflict=on_conflict, returning=ReturnMethod.minimal,
-                    default_to_null=False))
-        return WriteCounts(unknown=len(rows))
+    # --- writes ---------------------------------------------------------------------------------
+    def _write_prepared(self, prepared: Prepared, mark: DayMark | None) -> dict[str, WriteCounts]:
+        """One request: ``POST /rpc/ra_apply_day`` with the day's rows and its mark."""
+        params = {"p_unit": json.loads(unit_json(prepared)),
+                  "p_day": mark.day.isoformat() if mark else None,
+                  "p_regions": mark.regions_text if mark else None,
+                  "p_sources": list(mark.sources) if mark else None}
+        counts = self._rpc("write of a day", APPLY_FUNCTION, params)
+        return {table: WriteCounts(*numbers) for table, numbers in counts.items()}
 
     # --- reads ----------------------------------------------------------------------------------
-    def table_count(self, table: str) -> int:
-        if table not in TABLES and table != MIGRATIONS_TABLE:
-            raise StoreError(f"unknown table {table}")
-        request = self.client.table(table).select("*", count=CountMethod.exact, head=True)
-        return int(self._call(f"count of {table}", request).count or 0)
+    def _read(self, read, params) -> list[dict]:
+        return self._rpc(f"read {read.name}", read.function, {f"p_{k}": v for k, v in params.items()})
 
     def query(self, sql: str, params: tuple | list = ()) -> list[tuple]:
-        match = _COUNT_SQL.match(sql)
-        if match and not params:
-            return [(self.table_count(match.group(1)),)]
         raise RestQueryUnsupported(
-            "SQL queries are not available over the Supabase REST API; set SUPABASE_DB_URL (the "
-            "database connection string) to run verification and reports")
+            "SQL queries are not available over the Supabase REST API (the commands use the "
+            "database's ra_* functions instead)")
 
-    def _table_exists(self, table: str) -> bool:
+    def schema_state(self) -> dict[str, list[str]]:
+        """Migrations (project and CLI records) and tables, from ``ra_schema_state``; an empty
+        state when the function does not exist yet (nothing applied, or an older schema)."""
         try:
-            self.table_count(table)
-            return True
-        except StoreError as exc:
-            if isinstance(exc, (StoreAuthError, StoreConnectionError)):
-                raise
-            if "HTTP 404" in str(exc) or "PGRST205" in str(exc) or "42P01" in str(exc):
-                return False
-            raise
+            return self._rpc("the schema check", SCHEMA_FUNCTION, {})
+        except SchemaOutOfDateError:
+            return {"migrations": [], "versions": [], "tables": []}
 
     def table_names(self) -> set[str]:
-        return {t for t in (*TABLES, MIGRATIONS_TABLE) if self._table_exists(t)}
+        return set(self.schema_state()["tables"])
 
     # --- migrations -----------------------------------------------------------------------------
     def applied_migrations(self) -> set[str]:
-        if not self._table_exists(MIGRATIONS_TABLE):
-            return set()
-        response = self._call("read of ra_schema_migrations",
-                              self.client.table(MIGRATIONS_TABLE).select("name"))
-        return {row["name"] for row in response.data}
+        from utils.migrations import names_of_versions
+
+        state = self.schema_state()
+        return set(state["migrations"]) | names_of_versions(state["versions"])
 
     def run_migration(self, name: str, sql: str) -> None:
         raise ConfigError(f"the Supabase REST API cannot run DDL ({name}): {REST_HINT}")

@@ -1,8 +1,8 @@
-"""Verification checks for a backfilled database (either store), as the guide lists them.
+"""Verification checks for a backfilled database (any store), as the guide lists them.
 
-Why SQL aggregates only: the checks must stay fast on 1.5 million runners, so nothing loads a
-table into Python. All SQL here is portable between SQLite and PostgreSQL (``?`` placeholders are
-translated by the stores; booleans are tested as ``col`` / ``NOT col``; dates compared as ISO text).
+Why named aggregate reads only (``utils/reads.py``): the checks must stay fast on 1.5 million
+runners, so nothing loads a table into Python, and they must run over the Supabase REST API too,
+where each read is a database function.
 """
 from __future__ import annotations
 
@@ -11,19 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from utils.planning import days_between
-
-SUMMARY_TABLES = (
-    ("races", "ra_races"), ("runners", "ra_runners"), ("horses", "ra_mst_horses"),
-    ("jockeys", "ra_mst_jockeys"), ("trainers", "ra_mst_trainers"), ("owners", "ra_mst_owners"),
-    ("sires", "ra_mst_sires"), ("dams", "ra_mst_dams"), ("damsires", "ra_mst_damsires"),
-    ("pedigree rows", "ra_horse_pedigree"), ("courses", "ra_mst_courses"),
-    ("regions", "ra_mst_regions"), ("bookmakers", "ra_mst_bookmakers"),
-)
-
-# runner column -> the master table it must point at
-RUNNER_REFERENCES = (("race_id", "ra_races", "id"), ("horse_id", "ra_mst_horses", "id"),
-                     ("jockey_id", "ra_mst_jockeys", "id"), ("trainer_id", "ra_mst_trainers", "id"),
-                     ("owner_id", "ra_mst_owners", "id"))
+from utils.reads import RUNNER_REFERENCES, SUMMARY_TABLES
 
 NO_RACING_DAYS = ((12, 24), (12, 25))   # no GB/IRE racing on Christmas Eve and Christmas Day
 
@@ -36,21 +24,20 @@ class Check:
     items: list[str] = field(default_factory=list)
 
 
-def _scalar(store: Any, sql: str, params: tuple = ()) -> int:
-    return int(store.query(sql, params)[0][0] or 0)
+def _scalar(store: Any, name: str, **params: Any) -> int:
+    return int(store.read(name, **params)[0]["n"] or 0)
 
 
 def record_counts(store: Any) -> dict[str, int]:
-    return {label: _scalar(store, f"SELECT count(*) FROM {table}") for label, table in SUMMARY_TABLES}
+    counts = {r["tbl"]: int(r["n"]) for r in store.read("table_counts")}
+    return {label: counts[table] for label, table in SUMMARY_TABLES}
 
 
-def races_per_year(store: Any, start: str, end: str) -> dict[str, int]:
-    rows = store.query("SELECT substr(CAST(date AS TEXT), 1, 4) AS y, count(*) FROM ra_races "
-                       "WHERE date >= ? AND date <= ? GROUP BY y ORDER BY y", (start, end))
-    return {str(y): int(n) for y, n in rows}
+def races_per_year(store: Any, start: date, end: date) -> dict[str, int]:
+    return {str(r["year"]): int(r["races"]) for r in store.read("races_per_year", start=start, end=end)}
 
 
-def _ranges(days: list[date]) -> list[str]:
+def ranges(days: list[date]) -> list[str]:
     """[d1, d2, d3, d7] -> ["d1 to d3", "d7"] so long gaps stay readable."""
     out: list[str] = []
     run: list[date] = []
@@ -69,52 +56,42 @@ def _label(run: list[date]) -> str:
 
 
 def run_checks(store: Any, start: date, end: date, *, today: date) -> list[Check]:
-    s, e = start.isoformat(), end.isoformat()
-    checks = [_races_without_runners(store, s, e)]
-    checks += [_dangling_runners(store, col, table, key, s, e) for col, table, key in RUNNER_REFERENCES]
+    checks = [_races_without_runners(store, start, end)]
+    checks += _dangling_runners(store, start, end)
     checks.append(_horses_without_pedigree(store))
     checks.append(_days_without_races(store, start, end))
-    checks.append(_racecard_only_days(store, s, min(end, today - timedelta(days=1)).isoformat()))
+    checks.append(_racecard_only_days(store, start, min(end, today - timedelta(days=1))))
     return checks
 
 
-def _races_without_runners(store: Any, s: str, e: str) -> Check:
-    n = _scalar(store, "SELECT count(*) FROM ra_races r WHERE r.date >= ? AND r.date <= ? "
-                       "AND (r.is_abandoned IS NULL OR NOT r.is_abandoned) AND NOT EXISTS "
-                       "(SELECT 1 FROM ra_runners u WHERE u.race_id = r.id)", (s, e))
+def _races_without_runners(store: Any, start: date, end: date) -> Check:
+    n = _scalar(store, "races_without_runners", start=start, end=end)
     return Check("races without runners", "FAIL" if n else "PASS", f"{n} races")
 
 
-def _dangling_runners(store: Any, col: str, table: str, key: str, s: str, e: str) -> Check:
-    n = _scalar(store, f"SELECT count(*) FROM ra_runners u JOIN ra_races r ON r.id = u.race_id "
-                       f"WHERE r.date >= ? AND r.date <= ? AND u.{col} IS NOT NULL AND NOT EXISTS "
-                       f"(SELECT 1 FROM {table} m WHERE m.{key} = u.{col})", (s, e))
-    return Check(f"runners whose {col.removesuffix('_id')} is missing", "FAIL" if n else "PASS",
-                 f"{n} runners")
+def _dangling_runners(store: Any, start: date, end: date) -> list[Check]:
+    counts = store.read("dangling_runners", start=start, end=end)[0]
+    return [Check(f"runners whose {col.removesuffix('_id')} is missing",
+                  "FAIL" if counts[col] else "PASS", f"{int(counts[col] or 0)} runners")
+            for col, _table, _key in RUNNER_REFERENCES]
 
 
 def _horses_without_pedigree(store: Any) -> Check:
-    n = _scalar(store, "SELECT count(*) FROM ra_mst_horses h WHERE NOT EXISTS "
-                       "(SELECT 1 FROM ra_horse_pedigree p WHERE p.horse_id = h.id)")
+    n = _scalar(store, "horses_without_pedigree")
     return Check("horses without pedigree", "WARN" if n else "PASS", f"{n} horses")
 
 
 def _days_without_races(store: Any, start: date, end: date) -> Check:
-    rows = store.query("SELECT DISTINCT CAST(date AS TEXT) FROM ra_races WHERE date >= ? AND date <= ?",
-                       (start.isoformat(), end.isoformat()))
-    have = {str(r[0])[:10] for r in rows}
+    have = {str(r["day"])[:10] for r in store.read("race_days", start=start, end=end)}
     missing = [d for d in days_between(start, end)
                if d.isoformat() not in have and (d.month, d.day) not in NO_RACING_DAYS]
     return Check("days in the range with no races", "WARN" if missing else "PASS",
-                 f"{len(missing)} days", _ranges(missing))
+                 f"{len(missing)} days", ranges(missing))
 
 
-def _racecard_only_days(store: Any, s: str, e: str) -> Check:
-    rows = store.query("SELECT CAST(date AS TEXT), count(*) FROM ra_races WHERE date >= ? AND date <= ? "
-                       "AND (has_result IS NULL OR NOT has_result) "
-                       "AND (is_abandoned IS NULL OR NOT is_abandoned) "
-                       "GROUP BY 1 ORDER BY 1", (s, e))
-    items = [f"{str(d)[:10]}: {n} races" for d, n in rows]
+def _racecard_only_days(store: Any, start: date, end: date) -> Check:
+    rows = store.read("racecard_only_days", start=start, end=end)
+    items = [f"{str(r['day'])[:10]}: {r['races']} races" for r in rows]
     return Check("results-era days with racecard-only races", "FAIL" if items else "PASS",
                  f"{len(items)} days", items)
 
@@ -140,8 +117,7 @@ def verify(store: Any, start: date, end: date, *, today: date, log) -> bool:
     for line in format_counts(record_counts(store)):
         log.info(line)
     log.info("Races per year (%s to %s): %s", start, end,
-             ", ".join(f"{y}: {n:,}" for y, n in races_per_year(store, start.isoformat(),
-                                                                 end.isoformat()).items()) or "none")
+             ", ".join(f"{y}: {n:,}" for y, n in races_per_year(store, start, end).items()) or "none")
     checks = run_checks(store, start, end, today=today)
     log.info("Verification checks:")
     for line in format_checks(checks):

@@ -1,22 +1,25 @@
-"""What every store shares: row preparation, the no-clobber upsert rule, the write-unit loop, counts.
+"""What every store shares: row preparation, the day's committed mark, the interface, counts.
 
-Why the rule lives here, once: "a stored value is never replaced by NULL or an empty string" and
-"results win over racecards whatever the order" must hold identically in SQLite and PostgreSQL.
-Both speak the same ``INSERT … ON CONFLICT … DO UPDATE SET … WHERE <changed>`` dialect, so the
-SET expressions are generated here from ``utils.schema`` and only the dialect details (null-safe
-comparison, clock function, placeholders, how a transaction is opened and how errors are mapped)
-differ per store.
+Why here: every store receives the same write unit, prepared the same way (gaps dropped, rows of
+one key merged by ``utils.merge.merge_row``, sorted by key), and must write it with its day's
+committed mark in one transaction. The merge rules themselves live in ``utils/merge.py``; SQLite
+runs them as generated upserts, PostgreSQL and Supabase REST as the ``ra_apply_day`` function.
 """
 from __future__ import annotations
 
+import json
 import re
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from datetime import date, datetime, time, timezone
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
 
 from utils.errors import StoreError
-from utils.schema import MIGRATIONS_TABLE, TABLES, WRITE_ORDER, Table
+from utils.merge import merge_row, merged_value, upsert_sql  # noqa: F401  (the stores' SQL)
+from utils.reads import check_params, read_of
+from utils.schema import BACKFILL_DAYS, MIGRATIONS_TABLE, TABLES, WRITE_ORDER, Table
 
 UNIT_NOTE = "; the write unit was rolled back, nothing of it was written"
 Unit = Mapping[str, Iterable[Mapping[str, Any]]]
@@ -53,13 +56,17 @@ def prepare_rows(table: Table, rows: Iterable[Mapping[str, Any]]) -> list[dict[s
     Unknown columns are refused once per batch (a per-row check cost more than the rest)."""
     merged: dict[tuple, dict[str, Any]] = {}
     key_columns = table.key
+    plain = not (table.observed or table.authority)
     for row in rows:
         clean = _without_empty(row)
         key = tuple(map(clean.get, key_columns))
         if None in key:
             raise StoreError(f"{table.name}: row without its key {table.key}: {sorted(clean)[:6]}")
         previous = merged.get(key)
-        merged[key] = {**previous, **clean} if previous else clean
+        if previous is None:
+            merged[key] = clean
+        else:
+            merged[key] = {**previous, **clean} if plain else merge_row(table, previous, clean)
     unknown = set().union(*merged.values()) - table.columns.keys()
     if unknown:
         raise StoreError(f"{table.name}: unknown columns {sorted(unknown)}")
@@ -83,46 +90,49 @@ def prepare_unit(unit: Unit) -> Prepared:
     return prepared
 
 
+@dataclass(frozen=True)
+class DayMark:
+    """A backfilled day's committed mark: written in the same transaction as the day's rows, so
+    the database knows what it holds (``ra_backfill_days``)."""
+
+    day: date
+    regions: tuple[str, ...]
+    sources: tuple[str, ...]          # "results", "racecards": what the day's write carried
+
+    @property
+    def regions_text(self) -> str:
+        return " ".join(sorted(set(self.regions)))
+
+    def row(self, prepared: "Prepared", committed_at: datetime) -> dict[str, Any]:
+        """The mark as a row of ``ra_backfill_days`` (a source not carried is a gap, never False:
+        a later write only adds sources). The day is ISO text, as SQLite stores and compares it."""
+        counts = {table.name: len(rows) for table, rows in prepared}
+        row = {"day": self.day.isoformat(), "regions": self.regions_text, "races": counts.get("ra_races", 0),
+               "runners": counts.get("ra_runners", 0), "committed_at": committed_at}
+        for source in self.sources:
+            row[f"{source}_done"] = True
+        return row
+
+
+def jsonable(value: Any) -> Any:
+    """A row value as JSON: numerics as exact strings, dates and times as ISO text."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, (date, time, datetime)):
+        return value.isoformat()
+    return value
+
+
+def unit_json(prepared: "Prepared") -> str:
+    """The prepared unit as the JSON object ``ra_apply_day`` takes: ``{table: [row, …]}``."""
+    return json.dumps({table.name: rows for table, rows in prepared}, default=jsonable,
+                      separators=(",", ":"))
+
+
 def columns_of(table: Table, rows: list[dict]) -> list[str]:
     """The table's columns that at least one row provides, in table order (keys always)."""
     present = set().union(*rows)
     return [c for c in table.columns if c in present or c in table.key]
-
-
-# --- the upsert statement -----------------------------------------------------------------------
-def merged_value(table: Table, column: str, target: str) -> str:
-    """SQL for the value a column gets on conflict: keep what is stored unless the new row has a
-    value; when the stored row carries the authority column (a result) and the new row does not (a
-    racecard), the new row may only fill gaps."""
-    keep_new = f"COALESCE(excluded.{column}, {target}.{column})"
-    if not table.authority or column == table.authority:
-        return keep_new
-    keep_old = f"COALESCE({target}.{column}, excluded.{column})"
-    auth = table.authority
-    return (f"CASE WHEN {target}.{auth} IS NOT NULL AND excluded.{auth} IS NULL "
-            f"THEN {keep_old} ELSE {keep_new} END")
-
-
-def upsert_sql(table: Table, columns: list[str], *, source: str, distinct_op: str,
-               touch: str | None) -> str:
-    """``INSERT … <source> ON CONFLICT (key) DO UPDATE`` that only rewrites rows that change.
-
-    Only ``columns`` (those the batch provides) are touched; the WHERE clause skips rows whose
-    merged values equal the stored ones, so re-running a day rewrites nothing and ``updated_at``
-    moves only on a real change. ``touch`` is the clock expression for stores without a trigger.
-    """
-    target = table.name
-    updates = [c for c in columns if c not in table.key]
-    key = ", ".join(table.key)
-    if not updates:
-        return f"INSERT INTO {target} ({', '.join(columns)}) {source} ON CONFLICT ({key}) DO NOTHING"
-    sets = [f"{c} = {merged_value(table, c, target)}" for c in updates]
-    if touch:
-        sets.append(f"updated_at = {touch}")
-    compared = [c for c in updates if c not in table.stamps] or updates
-    changed = " OR ".join(f"{target}.{c} {distinct_op} {merged_value(table, c, target)}" for c in compared)
-    return (f"INSERT INTO {target} ({', '.join(columns)}) {source} ON CONFLICT ({key}) DO UPDATE SET "
-            f"{', '.join(sets)} WHERE {changed}")
 
 
 def scrub(text: str, *secrets: str | None) -> str:
@@ -141,44 +151,42 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 # --- the interface ------------------------------------------------------------------------------
 class Store(ABC):
-    """One interface, several databases. See CLAUDE.md for the contract.
-
-    ``after_table`` is a diagnostic hook called inside the write transaction after each table of a
-    unit is written (tests use it to kill the connection or raise half-way through a unit).
-    """
+    """One interface, several databases. See CLAUDE.md for the contract."""
 
     kind: str = ""
     display: str = ""
-    after_table: Callable[[str], None] | None = None
 
-    def write_unit(self, unit: Unit) -> dict[str, WriteCounts]:
-        """Write every table of the unit in one transaction; all or nothing."""
+    def write_unit(self, unit: Unit, mark: DayMark | None = None) -> dict[str, WriteCounts]:
+        """Write every table of the unit, and the day's mark if given, in one transaction; all or
+        nothing. Returns the counts per table."""
         prepared = prepare_unit(unit)
-        if not prepared:
+        if not prepared and mark is None:
             return {}
-        return self._write_prepared(prepared)
-
-    def _write_prepared(self, prepared: Prepared) -> dict[str, WriteCounts]:
-        with self._unit_transaction():
-            counts = {}
-            for table, rows in prepared:
-                counts[table.name] = self._upsert(table, rows)
-                if self.after_table:
-                    self.after_table(table.name)
-            return counts
+        return self._write_prepared(prepared, mark)
 
     @abstractmethod
-    def _unit_transaction(self) -> AbstractContextManager:
-        """Open one transaction; commit on success, roll back and raise a typed StoreError else."""
+    def _write_prepared(self, prepared: Prepared, mark: DayMark | None) -> dict[str, WriteCounts]:
+        """One transaction: the prepared rows merged by the rules of utils/merge.py, and the mark."""
+
+    def read(self, name: str, **params: Any) -> list[dict[str, Any]]:
+        """One of the named reads of ``utils/reads.py``: rows as dicts of its aliased columns."""
+        read = read_of(name)
+        check_params(read, params)
+        return self._read(read, {k: jsonable(v) for k, v in params.items()})
 
     @abstractmethod
-    def _upsert(self, table: Table, rows: list[dict]) -> WriteCounts: ...
+    def _read(self, read, params: dict[str, Any]) -> list[dict[str, Any]]: ...
 
     @abstractmethod
     def query(self, sql: str, params: tuple | list = ()) -> list[tuple]:
-        """Read-only SQL with '?' placeholders; rows as tuples."""
+        """Read-only SQL with '?' placeholders; rows as tuples (SQL stores only: diagnostics and
+        tests; the commands use ``read``)."""
 
     # --- migrations (the SQL stores; the REST store overrides these) ----------------------------
     @abstractmethod
@@ -222,9 +230,10 @@ class Store(ABC):
 
     # --- helpers --------------------------------------------------------------------------------
     def table_count(self, table: str) -> int:
+        """Rows of one ra_* table (through the ``table_counts`` read, so on every store)."""
         if table not in TABLES:
             raise StoreError(f"unknown table {table}")
-        return int(self.query(f"SELECT count(*) FROM {table}")[0][0])
+        return next(int(r["n"]) for r in self.read("table_counts") if r["tbl"] == table)
 
     @abstractmethod
     def close(self) -> None: ...

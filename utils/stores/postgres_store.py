@@ -1,13 +1,12 @@
 """``PostgresStore``: PostgreSQL or Supabase's direct/pooler connection, through psycopg 3.
 
-Why COPY + staging: a day of racing is a few hundred runner rows; sending them row by row costs a
-round trip each. COPY streams the batch into a temporary staging table (a constraint-free twin of
-the target, created once per session, emptied at every commit), then one
-``INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE <changed> RETURNING (xmax = 0)`` merges it —
-never replacing a value with NULL, only rewriting rows that change, and telling inserts from
-updates — in the same transaction as the rest of the write unit. The migration's trigger keeps
-``created_at`` and sets ``updated_at``. ``prepare_threshold=None`` (no server-side prepared
-statements) keeps it working through Supabase's transaction pooler (port 6543).
+Why one function call per day: our users' database is remote (20-150 ms a round trip). The whole
+day — its rows as JSON and its committed mark — goes to ``ra_apply_day`` (utils/pg_functions.py)
+in ONE statement on an autocommit connection: one round trip, one transaction, all or nothing.
+The merge (dedupe, no clobber, results beat racecards, newest observation wins) runs in the
+database, by the same rules as every other path. Reads are the ``ra_<read>`` functions, one round
+trip each. ``prepare_threshold=None`` (no server-side prepared statements) keeps it working
+through Supabase's transaction pooler (port 6543).
 """
 from __future__ import annotations
 
@@ -18,8 +17,11 @@ from psycopg import errors as pg_errors
 
 from utils.db_target import mask_url
 from utils.errors import StoreAuthError, StoreConnectionError, StoreError
-from utils.schema import MIGRATIONS_TABLE, PG_TYPES, Table
-from utils.stores.base import UNIT_NOTE, Store, WriteCounts, columns_of, first_line, scrub, upsert_sql
+from utils.migrations import names_of_versions
+from utils.pg_functions import APPLY_FUNCTION
+from utils.schema import MIGRATIONS_TABLE, PG_TYPES
+from utils.stores.base import (UNIT_NOTE, DayMark, Prepared, Store, WriteCounts, first_line, scrub,
+                               unit_json)
 
 AUTH_SQLSTATES = ("28000", "28P01")                  # invalid authorization / invalid password
 SHUTDOWN_SQLSTATES = ("57P01", "57P02", "57P03")     # admin/crash shutdown, cannot connect now
@@ -39,11 +41,10 @@ class PostgresStore(Store):
         self.url = url
         self.display = display or f"PostgreSQL {mask_url(url)}"
         try:
-            self.conn = psycopg.connect(url, autocommit=False, prepare_threshold=None,
+            self.conn = psycopg.connect(url, autocommit=True, prepare_threshold=None,
                                         connect_timeout=15, application_name="darkhorses")
         except psycopg.Error as exc:
             raise self._typed(exc, "connect") from None
-        self._staged: set[str] = set()
 
     # --- errors ---------------------------------------------------------------------------------
     def _typed(self, exc: BaseException, what: str, note: str = "") -> StoreError:
@@ -62,62 +63,44 @@ class PostgresStore(Store):
         return StoreError(f"PostgreSQL {what} failed: {text}")
 
     @contextmanager
-    def _transaction(self, what: str, note: str = ""):
+    def _errors(self, what: str, note: str = ""):
+        """Typed, password-free errors; a deadlock becomes ``_Retry`` (the call rolled back)."""
         try:
-            with self.conn.transaction():
-                yield
+            yield
         except RETRYABLE:
-            self._staged.clear()
             raise _Retry() from None
         except psycopg.Error as exc:
-            self._staged.clear()          # temp tables created in a rolled-back transaction are gone
             raise self._typed(exc, what, note) from None
-        except BaseException:
-            self._staged.clear()
-            raise
 
     # --- writes ---------------------------------------------------------------------------------
-    def _unit_transaction(self):
-        return self._transaction("write", UNIT_NOTE)
-
-    def _write_prepared(self, prepared):
+    def _write_prepared(self, prepared: Prepared, mark: DayMark | None) -> dict[str, WriteCounts]:
+        """One statement, one round trip: ``SELECT ra_apply_day(unit, day, regions, sources)``."""
+        args = (unit_json(prepared), mark and mark.day, mark and mark.regions_text,
+                list(mark.sources) if mark else None)
+        sql = (f"SELECT {APPLY_FUNCTION}(p_unit => %s::jsonb, p_day => %s::date, "
+               f"p_regions => %s::text, p_sources => %s::text[])")
         for _attempt in range(WRITE_ATTEMPTS):
             try:
-                return super()._write_prepared(prepared)
+                with self._errors("write", UNIT_NOTE):
+                    counts = self.conn.execute(sql, args).fetchone()[0]
+                return {table: WriteCounts(*numbers) for table, numbers in counts.items()}
             except _Retry:
                 continue
         raise StoreError("write unit kept deadlocking with another writer; rolled back")
 
-    def _staging(self, table: Table) -> str:
-        """A temporary twin of the table without constraints, emptied at every commit (a unit
-        names each table once, so the twin is always empty when a batch is copied in)."""
-        name = f"stg_{table.name}"
-        if name not in self._staged:
-            cols = ", ".join(f"{c} {PG_TYPES[t]}" for c, t in table.columns.items())
-            self.conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({cols}) ON COMMIT DELETE ROWS")
-            self._staged.add(name)
-        return name
-
-    def _upsert(self, table: Table, rows: list[dict]) -> WriteCounts:
-        columns = columns_of(table, rows)
-        staging = self._staging(table)
-        col_list = ", ".join(columns)
-        with self.conn.cursor() as cur:
-            with cur.copy(f"COPY {staging} ({col_list}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(list(map(row.get, columns)))
-            source = f"SELECT {col_list} FROM {staging}"
-            cur.execute(upsert_sql(table, columns, source=source, distinct_op="IS DISTINCT FROM",
-                                   touch=None) + " RETURNING (xmax = 0)")
-            flags = [r[0] for r in cur.fetchall()]
-        inserted = sum(flags)
-        return WriteCounts(inserted, len(flags) - inserted, len(rows) - len(flags))
+    def _read(self, read, params) -> list[dict]:
+        """One round trip: ``SELECT ra_<read>(p_x => %s::type, …)``."""
+        names = [name for name, _ in read.params]
+        args = ", ".join(f"p_{n} => %s::{PG_TYPES[k]}" for n, k in read.params)
+        with self._errors(f"read {read.name}"):
+            return self.conn.execute(f"SELECT {read.function}({args})",
+                                     [params[n] for n in names]).fetchone()[0]
 
     # --- reads, migrations ----------------------------------------------------------------------
     def query(self, sql: str, params: tuple | list = ()) -> list[tuple]:
         if params:
             sql = sql.replace("%", "%%").replace("?", "%s")
-        with self._transaction("query"):
+        with self._errors("query"):
             return [tuple(r) for r in self.conn.execute(sql, tuple(params) or None).fetchall()]
 
     def table_names(self) -> set[str]:
@@ -125,14 +108,21 @@ class PostgresStore(Store):
                           "WHERE table_schema = current_schema()")
         return {r[0] for r in rows}
 
+    def applied_migrations(self) -> set[str]:
+        """Names recorded by the project, plus those the Supabase CLI recorded by version."""
+        names = super().applied_migrations()
+        cli = self.query("SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL")
+        if cli[0][0]:
+            versions = self.query("SELECT version FROM supabase_migrations.schema_migrations")
+            names |= names_of_versions(r[0] for r in versions)
+        return names
+
     def run_migration(self, name: str, sql: str) -> None:
-        with self._transaction(f"migration {name}"):
-            for staging in self._staged:  # staging twins must follow the new table definitions
-                self.conn.execute(f"DROP TABLE IF EXISTS {staging}")
+        with self._errors(f"migration {name}"), self.conn.transaction():
             self._ensure_migrations_table()
             self.conn.execute(sql)
-            self.conn.execute(f"INSERT INTO {MIGRATIONS_TABLE} (name) VALUES (%s)", (name,))
-        self._staged.clear()
+            self.conn.execute(f"INSERT INTO {MIGRATIONS_TABLE} (name) VALUES (%s) "
+                              f"ON CONFLICT (name) DO NOTHING", (name,))
 
     def _ensure_migrations_table(self) -> None:
         self.conn.execute(f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (name text PRIMARY KEY, "

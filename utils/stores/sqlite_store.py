@@ -15,8 +15,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from utils.errors import StoreConnectionError, StoreError
-from utils.schema import MIGRATIONS_TABLE, Table
-from utils.stores.base import UNIT_NOTE, Store, WriteCounts, columns_of, first_line, upsert_sql
+from utils.schema import BACKFILL_DAYS, MIGRATIONS_TABLE, Table
+from utils.stores.base import (UNIT_NOTE, DayMark, Prepared, Store, WriteCounts, columns_of,
+                               first_line, now_utc, upsert_sql)
 
 
 def _timestamp(value: datetime) -> str:
@@ -85,10 +86,15 @@ class SqliteStore(Store):
         except sqlite3.Error as exc:
             raise _map_error(exc, what, note) from None
 
-    def _unit_transaction(self):
-        return self._transaction("write", UNIT_NOTE)
+    def _write_prepared(self, prepared: Prepared, mark: DayMark | None) -> dict[str, WriteCounts]:
+        """Every table in write order, then the day's mark, inside one BEGIN IMMEDIATE."""
+        with self._transaction("write", UNIT_NOTE):
+            counts = {table.name: self._upsert(table, rows) for table, rows in prepared}
+            if mark is not None:
+                self._upsert(BACKFILL_DAYS, [mark.row(prepared, now_utc())], touch=None)
+            return counts
 
-    def _upsert(self, table: Table, rows: list[dict]) -> WriteCounts:
+    def _upsert(self, table: Table, rows: list[dict], touch: str | None = NOW) -> WriteCounts:
         """New keys go in with a plain INSERT (about twice as fast as the upsert path), stored
         keys through the no-clobber upsert; BEGIN IMMEDIATE holds the write lock, so no other
         writer can add a key in between."""
@@ -105,18 +111,19 @@ class SqliteStore(Store):
                                   [tuple(map(r.get, columns)) for r in fresh])
         before = self.conn.total_changes
         if stored:
-            self.conn.executemany(self._statement(table, columns),
+            self.conn.executemany(self._statement(table, columns, touch=touch),
                                   [tuple(map(r.get, columns)) for r in stored])
         updated = self.conn.total_changes - before
         return WriteCounts(len(fresh), updated, len(stored) - updated)
 
-    def _statement(self, table: Table, columns: list[str], plain: bool = False) -> str:
+    def _statement(self, table: Table, columns: list[str], plain: bool = False,
+                   touch: str | None = NOW) -> str:
         key = (table.name, tuple(columns), plain)
         if key not in self._sql_cache:
             values = f"VALUES ({', '.join('?' for _ in columns)})"
             self._sql_cache[key] = (
                 f"INSERT INTO {table.name} ({', '.join(columns)}) {values}" if plain else
-                upsert_sql(table, columns, source=values, distinct_op="IS NOT", touch=NOW))
+                upsert_sql(table, columns, source=values, distinct_op="IS NOT", touch=touch))
         return self._sql_cache[key]
 
     def _existing_keys(self, table: Table, keys: list[tuple]) -> set[tuple]:
@@ -134,6 +141,16 @@ class SqliteStore(Store):
         return found.intersection(keys)
 
     # --- reads, migrations ----------------------------------------------------------------------
+    def _read(self, read, params) -> list[dict]:
+        """The read's portable SELECT, run as written (SQLite takes ``:name`` parameters)."""
+        values = {k: int(v) if isinstance(v, bool) else v for k, v in params.items()}
+        try:
+            cursor = self.conn.execute(read.sql, values)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+        except sqlite3.Error as exc:
+            raise _map_error(exc, f"read {read.name}") from None
+
     def query(self, sql: str, params: tuple | list = ()) -> list[tuple]:
         try:
             return [tuple(r) for r in self.conn.execute(sql, tuple(params)).fetchall()]

@@ -1,3 +1,0 @@
--- SQLite keeps the three references enforced: dropping a foreign key there means rebuilding
--- ra_runners, and SQLite's reference checks are plain index probes inside the same process
--- (measured: no difference in write time). Nothing to run.
