@@ -1,22 +1,24 @@
-"""A local PostgREST-shaped HTTP server standing in for Supabase's hosted REST endpoint.
+"""A local PostgREST-shaped HTTP server standing in for Supabase's hosted REST endpoint, whose data
+lives in the real local PostgreSQL.
 
-Why a fake and not a mock: supabase-py builds the real HTTP requests (query string, ``columns``,
-``Prefer``, auth headers, JSON body) and this server checks them and applies PostgREST's upsert
-semantics to in-memory tables, so a test sees what the hosted endpoint would do — including the
-clobbering ``SET c = EXCLUDED.c`` for every column named in ``columns``, and the whole-batch failure
-(HTTP 500, SQLSTATE 21000) when a batch holds one conflict key twice.
+Why a fake over a real database and not a mock: supabase-py builds the real HTTP requests (path,
+JSON body of named arguments, ``Prefer``, auth headers) and this server runs the real SQL function
+the body names, in the real PostgreSQL, the way PostgREST does. So a REST test exercises the very
+``ra_apply_day`` and read functions the direct path runs. Only the hosted gateway cannot exist here.
 
-What it implements (``/rest/v1/<table>``):
-- ``POST`` upsert: requires ``on_conflict`` = the table's key, a ``columns`` list, ``Prefer`` with
-  ``return=minimal``, ``resolution=merge-duplicates`` (or ``ignore-duplicates``) and ``missing=default``;
-  values are coerced to the column's type (bad value -> 400, code 22P02) and stored typed.
-- ``GET``/``HEAD`` with ``select``, ``Prefer: count=exact`` (``Content-Range``), filters
-  ``eq.`` / ``in.(…)`` / ``is.null`` / ``not.is.null``, ``limit``/``offset``; unknown table (or one deleted
-  from ``fake.tables``) -> 404 PGRST205.
+What it implements:
+- ``POST /rest/v1/rpc/<function>``: the JSON body's keys are the function's named arguments
+  (looked up in ``pg_proc``, cast to their declared types); the function's jsonb result is the
+  response body. One statement on an autocommit connection: one transaction, as PostgREST.
+  Unknown function or argument names -> 404 ``PGRST202``; a database error -> ``{code, message,
+  details, hint}`` with PostgREST's status for its SQLSTATE class (400 for data errors, 409 for
+  conflicts, 500 otherwise); a lost database connection -> 503.
 - ``apikey`` + ``Authorization: Bearer`` must both carry the key, else 401.
+- anything else -> 404 (the project's REST store only calls functions).
 - fault injection: ``fail_next(n, status)`` answers the next n requests with that status,
   ``stall_next(n, seconds)`` sleeps before answering (client timeouts).
-- every request is recorded in ``requests`` (method, table, params, headers, body).
+- every request is recorded in ``requests`` (method, path, function, headers, body, status, and
+  the database time of the call in ``server_seconds``).
 """
 from __future__ import annotations
 
@@ -24,102 +26,48 @@ import json
 import threading
 import time as _time
 from dataclasses import dataclass
-from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
-from utils.schema import MIGRATIONS_TABLE, TABLES
+import psycopg
 
 DEFAULT_KEY = "sb_secret_fake-service-key-0123456789"
+RPC_PREFIX = "/rest/v1/rpc/"
+STATEMENT_TIMEOUT = "8s"      # Supabase's API roles run with a statement timeout of a few seconds
 
 
 @dataclass
 class Recorded:
     method: str
-    table: str
-    params: dict[str, str]
+    path: str
+    function: str
     headers: dict[str, str]
     body: object = None
     status: int = 0
+    server_seconds: float = 0.0
 
 
-def _coerce(kind: str, value):
-    """JSON value -> the Python value PostgreSQL would store (raises ValueError like a cast would)."""
-    if value is None:
-        return None
-    if kind == "text":
-        if not isinstance(value, str):
-            raise ValueError(f"expected text, got {value!r}")
-        return value
-    if kind == "int":
-        if isinstance(value, bool) or not isinstance(value, (int, str)):
-            raise ValueError(f"invalid input syntax for type integer: {value!r}")
-        return int(value)
-    if kind == "num":
-        if isinstance(value, bool):
-            raise ValueError(f"invalid input syntax for type numeric: {value!r}")
-        try:
-            return Decimal(str(value))
-        except InvalidOperation:
-            raise ValueError(f"invalid input syntax for type numeric: {value!r}") from None
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise ValueError(f"invalid input syntax for type boolean: {value!r}")
-        return value
-    if kind == "date":
-        return date.fromisoformat(value)
-    if kind == "time":
-        return time.fromisoformat(value)
-    if kind == "ts":
-        parsed = datetime.fromisoformat(value)
-        if parsed.tzinfo is None:
-            raise ValueError(f"timestamptz without offset: {value!r}")
-        return parsed
-    raise ValueError(kind)
-
-
-def _jsonable(value):
-    if isinstance(value, Decimal):
-        return float(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, (date, time)):
-        return value.isoformat()
-    return value
-
-
-def _quoted_list(text: str) -> list[str]:
-    """``"a","b",c`` -> ['a', 'b', 'c'] (PostgREST's quoting: double quotes, backslash escapes)."""
-    items, cur, quoted, escaped, had_quotes = [], "", False, False, False
-    for ch in text:
-        if escaped:
-            cur += ch
-            escaped = False
-        elif ch == "\\" and quoted:
-            escaped = True
-        elif ch == '"':
-            quoted = not quoted
-            had_quotes = True
-        elif ch == "," and not quoted:
-            items.append(cur)
-            cur, had_quotes = "", False
-        else:
-            cur += ch
-    if cur or had_quotes or text.endswith(","):
-        items.append(cur)
-    return items
+def _status_for(sqlstate: str) -> int:
+    """PostgREST's HTTP status for an error's SQLSTATE (the classes the project can meet)."""
+    if sqlstate.startswith("23"):
+        return 409
+    if sqlstate.startswith(("22", "42")) or sqlstate == "P0001":
+        return 400
+    if sqlstate == "57014":          # statement timeout
+        return 500
+    return 500
 
 
 class PostgrestFake:
-    def __init__(self, key: str = DEFAULT_KEY, *, with_migrations_table: bool = True,
-                 applied_migrations: tuple[str, ...] = ()):
+    def __init__(self, database_url: str, key: str = DEFAULT_KEY):
+        self.database_url = database_url
         self.key = key
         self.lock = threading.Lock()
-        self.tables: dict[str, dict[tuple, dict]] = {name: {} for name in TABLES}
-        self.with_migrations_table = with_migrations_table
-        self.migrations: list[str] = list(applied_migrations)
         self.requests: list[Recorded] = []
         self._fail: list[int] = []
         self._stall: list[float] = []
+        self._local = threading.local()
+        self._connections: list[psycopg.Connection] = []
         self._server: ThreadingHTTPServer | None = None
 
     # --- control ---------------------------------------------------------------------------------
@@ -138,6 +86,16 @@ class PostgrestFake:
         if self._server:
             self._server.shutdown()
             self._server.server_close()
+        with self.lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+
+    def __enter__(self) -> "PostgrestFake":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     @property
     def url(self) -> str:
@@ -154,101 +112,62 @@ class PostgrestFake:
 
     def reset(self) -> None:
         with self.lock:
-            for rows in self.tables.values():
-                rows.clear()
             self.requests.clear()
             self._fail.clear()
             self._stall.clear()
 
-    def rows(self, table: str) -> list[dict]:
-        """Stored rows, typed, every column present (NULL = None), sorted by key."""
-        with self.lock:
-            stored = self.tables[table]
-            return [dict(stored[k]) for k in sorted(stored, key=lambda k: tuple(map(str, k)))]
+    def calls(self, function: str | None = None) -> list[Recorded]:
+        """Recorded requests to functions (one function's, if named)."""
+        return [r for r in self.requests if r.function and (function is None or r.function == function)]
 
-    def posts(self, table: str | None = None) -> list[Recorded]:
-        return [r for r in self.requests if r.method == "POST" and (table is None or r.table == table)]
+    # --- the database ----------------------------------------------------------------------------
+    def _connection(self) -> psycopg.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed or conn.broken:
+            conn = psycopg.connect(self.database_url, autocommit=True, connect_timeout=5)
+            conn.execute(f"SET statement_timeout = '{STATEMENT_TIMEOUT}'")
+            self._local.conn = conn
+            with self.lock:
+                self._connections.append(conn)
+        return conn
 
-    # --- semantics -------------------------------------------------------------------------------
-    def _upsert(self, table: str, params: dict, prefer: list[str], body) -> tuple[int, dict | None]:
-        schema = TABLES[table]
-        for needed in ("return=minimal", "missing=default"):
-            if needed not in prefer:
-                return 400, {"code": "FAKE", "message": f"fake expects Prefer {needed}, got {prefer}"}
-        resolution = [p for p in prefer if p.startswith("resolution=")]
-        if resolution not in (["resolution=merge-duplicates"], ["resolution=ignore-duplicates"]):
-            return 400, {"code": "FAKE", "message": f"fake expects one resolution, got {prefer}"}
-        if _quoted_list(params.get("on_conflict", "")) != list(schema.key):
-            return 400, {"code": "42P10", "message": "there is no unique or exclusion constraint "
-                                                     "matching the ON CONFLICT specification"}
-        if "columns" not in params:
-            return 400, {"code": "FAKE", "message": "fake expects a columns= parameter"}
-        columns = _quoted_list(params["columns"])
-        for c in columns:
-            if c not in schema.columns:
-                return 400, {"code": "PGRST204",
-                             "message": f"Could not find the '{c}' column of '{table}' in the schema cache"}
-        if not isinstance(body, list) or not all(isinstance(r, dict) for r in body):
-            return 400, {"code": "FAKE", "message": "fake expects a JSON array of objects"}
-        prepared, seen = [], set()
-        for row in body:
-            values = {}
-            for c in columns:   # PostgREST reads only `columns`; absent keys take the default (NULL)
-                try:
-                    values[c] = _coerce(schema.columns[c], row.get(c))
-                except (ValueError, TypeError) as exc:
-                    return 400, {"code": "22P02", "message": str(exc)}
-            key = tuple(values.get(k) for k in schema.key)
-            if any(part is None for part in key):
-                return 400, {"code": "23502", "message": f'null value in column "{schema.key[0]}" '
-                                                         f'violates not-null constraint'}
-            if key in seen:
-                return 500, {"code": "21000", "details": None, "hint": "Ensure that no rows proposed "
-                             "for insertion within the same command have duplicate constrained values.",
-                             "message": "ON CONFLICT DO UPDATE command cannot affect row a second time"}
-            seen.add(key)
-            prepared.append((key, values))
-        ignore = resolution == ["resolution=ignore-duplicates"]
-        with self.lock:   # one statement: all rows or none (validated above)
-            stored = self.tables[table]
-            for key, values in prepared:
-                if key in stored:
-                    if not ignore:
-                        stored[key].update(values)          # SET c = EXCLUDED.c for c in columns
-                else:
-                    stored[key] = {**{c: None for c in schema.columns}, **values}
-        return 201, None
+    def _signature(self, conn: psycopg.Connection, function: str) -> dict[str, str] | None:
+        """Argument name -> type of a function in the exposed schema (None: no such function)."""
+        row = conn.execute(
+            "SELECT p.proargnames, ARRAY(SELECT format_type(t, NULL) FROM unnest(p.proargtypes) t) "
+            "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = current_schema() AND p.proname = %s", (function,)).fetchone()
+        if row is None:
+            return None
+        return dict(zip(row[0] or [], row[1]))
 
-    def _select(self, table: str, params: dict) -> list[dict]:
-        if table == MIGRATIONS_TABLE:
-            rows = [{"name": n} for n in self.migrations]
-        else:
-            rows = self.rows(table)
-        for col, expr in params.items():
-            if col in ("select", "limit", "offset", "order", "columns", "on_conflict"):
-                continue
-            negate = expr.startswith("not.")
-            op = expr[4:] if negate else expr
-            if op.startswith("eq."):
-                want = op[3:]
-                test = (lambda v, w=want: v is not None and str(_jsonable(v)) == w)
-            elif op.startswith("in.(") and op.endswith(")"):
-                wanted = set(_quoted_list(op[4:-1]))
-                test = (lambda v, w=wanted: v is not None and str(_jsonable(v)) in w)
-            elif op == "is.null":
-                test = (lambda v: v is None)
-            else:
-                raise ValueError(f"fake does not support filter {col}={expr}")
-            rows = [r for r in rows if test(r.get(col)) != negate]
-        offset = int(params.get("offset", 0))
-        rows = rows[offset:]
-        if "limit" in params:
-            rows = rows[:int(params["limit"])]
-        select = params.get("select", "*")
-        if select != "*":
-            cols = _quoted_list(select)
-            rows = [{c: r.get(c) for c in cols} for r in rows]
-        return rows
+    def call(self, function: str, body: dict) -> tuple[int, object, float]:
+        """Run the function with the body's keys as named arguments: (status, payload, seconds)."""
+        try:
+            conn = self._connection()
+            signature = self._signature(conn, function)
+        except psycopg.OperationalError as exc:
+            return 503, {"code": "", "message": f"database unavailable: {exc}".strip()}, 0.0
+        unknown = None if signature is None else set(body) - set(signature)
+        if signature is None or unknown:
+            args = ", ".join(sorted(body))
+            return 404, {"code": "PGRST202", "details": None, "hint": None,
+                         "message": f"Could not find the function public.{function}({args}) in the schema cache"}, 0.0
+        names = list(body)
+        values = [json.dumps(body[n]) if signature[n] in ("jsonb", "json") else body[n] for n in names]
+        args = ", ".join(f"{n} => %s::{signature[n]}" for n in names)
+        started = _time.perf_counter()
+        try:
+            result = conn.execute(f"SELECT {function}({args})", values).fetchone()[0]
+        except psycopg.OperationalError as exc:
+            return 503, {"code": "", "message": str(exc).splitlines()[0]}, _time.perf_counter() - started
+        except psycopg.Error as exc:
+            diag = exc.diag
+            state = exc.sqlstate or ""
+            return _status_for(state), {"code": state, "message": diag.message_primary or str(exc),
+                                        "details": diag.message_detail, "hint": diag.message_hint}, \
+                _time.perf_counter() - started
+        return 200, result, _time.perf_counter() - started
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -258,40 +177,36 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args) -> None:   # quiet
         pass
 
-    def _reply(self, status: int, payload=None, headers: dict | None = None, head: bool = False) -> None:
-        body = b"" if payload is None else json.dumps(payload, default=_jsonable).encode()
+    def _reply(self, status: int, payload=None) -> None:
+        body = b"" if payload is None else json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(0 if head else len(body)))
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        if not head and body:
+        if body:
             self.wfile.write(body)
 
     def _handle(self, method: str) -> None:
         fake = self.owner
-        split = urlsplit(self.path)
-        params = dict(parse_qsl(split.query, keep_blank_values=True))
+        path = urlsplit(self.path).path
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        table = split.path[len("/rest/v1/"):] if split.path.startswith("/rest/v1/") else ""
+        function = path[len(RPC_PREFIX):] if path.startswith(RPC_PREFIX) else ""
         try:
-            body = json.loads(raw) if raw else None
+            body = json.loads(raw) if raw else {}
         except ValueError:
             body = raw
-        rec = Recorded(method, table, params, {k.lower(): v for k, v in self.headers.items()}, body)
+        rec = Recorded(method, path, function, {k.lower(): v for k, v in self.headers.items()}, body)
         with fake.lock:
             fake.requests.append(rec)
             stall = fake._stall.pop(0) if fake._stall else 0.0
             fail = fake._fail.pop(0) if fake._fail else 0
         if stall:
             _time.sleep(stall)
-        head = method == "HEAD"
 
-        def reply(status, payload=None, headers=None):
+        def reply(status, payload=None):
             rec.status = status
-            self._reply(status, payload, headers, head)
+            self._reply(status, payload)
 
         if fail:
             return reply(fail, {"code": "", "message": f"injected HTTP {fail}", "details": None,
@@ -300,32 +215,14 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("apikey") != fake.key or auth != f"Bearer {fake.key}":
             return reply(401, {"message": "Invalid API key",
                                "hint": "Double check your Supabase `anon` or `service_role` API key."})
-        if not table or "/" in table:
-            return reply(404, {"code": "FAKE", "message": f"fake serves /rest/v1/<table>, not {split.path}"})
-        known = table in fake.tables or (table == MIGRATIONS_TABLE and fake.with_migrations_table)
-        if not known:
-            return reply(404, {"code": "PGRST205", "details": None, "hint": None,
-                               "message": f"Could not find the table 'public.{table}' in the schema cache"})
-        prefer = [p.strip() for p in ",".join(self.headers.get_all("Prefer") or []).split(",") if p.strip()]
-        if method == "POST":
-            if table == MIGRATIONS_TABLE:
-                return reply(403, {"code": "42501", "message": "fake: migrations table is read-only"})
-            status, payload = fake._upsert(table, params, prefer, body)
-            return reply(status, payload)
-        if method in ("GET", "HEAD"):
-            try:
-                total_rows = fake._select(table, {k: v for k, v in params.items()
-                                                  if k not in ("limit", "offset")})
-                rows = fake._select(table, params)
-            except ValueError as exc:
-                return reply(400, {"code": "PGRST100", "message": str(exc)})
-            headers = {}
-            if "count=exact" in prefer:
-                offset = int(params.get("offset", 0))
-                span = f"{offset}-{offset + len(rows) - 1}" if rows else "*"
-                headers["Content-Range"] = f"{span}/{len(total_rows)}"
-            return reply(200, rows, headers)
-        return reply(405, {"code": "FAKE", "message": f"fake does not serve {method}"})
+        if method != "POST" or not function or "/" in function:
+            return reply(404, {"code": "FAKE", "message": f"fake serves POST {RPC_PREFIX}<function>, "
+                                                          f"not {method} {path}"})
+        if not isinstance(body, dict):
+            return reply(400, {"code": "PGRST102", "message": "Empty or invalid json"})
+        status, payload, seconds = fake.call(function, body)
+        rec.server_seconds = seconds
+        return reply(status, payload)
 
     def do_POST(self) -> None:
         self._handle("POST")
@@ -338,6 +235,3 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_PATCH(self) -> None:
         self._handle("PATCH")
-
-    def do_DELETE(self) -> None:
-        self._handle("DELETE")

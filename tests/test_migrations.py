@@ -19,14 +19,15 @@ from pg_databases import fresh_postgres_db  # noqa: F401  (fixture)
 REST_KEY = "sb_secret_test_key_0123456789"
 from utils.errors import ConfigError, SchemaOutOfDateError
 from utils.migrations import (INITIAL_MIGRATION, MIGRATIONS, MIGRATIONS_DIR, check_schema,
-                              migration_names)
-from utils.schema import AUDIT_COLUMNS, MIGRATIONS_TABLE, TABLES, render_postgres_ddl
+                              migration_names, rendered_migrations)
+from utils.schema import AUDIT_COLUMNS, BACKFILL_DAYS, MIGRATIONS_TABLE, TABLES
 from utils.stores.postgres_store import PostgresStore
 from utils.stores.sqlite_store import SqliteStore
 from utils.supabase_client import SupabaseReferenceClient
 
 REPO = Path(__file__).resolve().parents[1]
 EXPECTED = {name: set(t.columns) | set(AUDIT_COLUMNS) for name, t in TABLES.items()}
+EXPECTED[BACKFILL_DAYS.name] = set(BACKFILL_DAYS.columns)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -65,7 +66,6 @@ def test_schema_check_names_the_command(fresh_store):
 def test_a_dropped_table_is_reported(fresh_store):
     fresh_store.apply_migrations()
     fresh_store.conn.execute("DROP TABLE ra_horse_pedigree")
-    fresh_store.conn.commit()
     with pytest.raises(SchemaOutOfDateError, match="table ra_horse_pedigree"):
         fresh_store.check_schema()
 
@@ -89,9 +89,41 @@ def test_tables_and_columns_equal_the_schema_module(fresh_store):
     assert columns == EXPECTED
 
 
-def test_committed_migration_is_the_rendering():
-    committed = (MIGRATIONS_DIR / f"{INITIAL_MIGRATION}.sql").read_text(encoding="utf-8")
-    assert committed == render_postgres_ddl()
+@pytest.mark.parametrize("name", sorted(rendered_migrations()))
+def test_committed_migration_is_the_rendering(name):
+    committed = (MIGRATIONS_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    assert committed == rendered_migrations()[name]
+
+
+def test_the_migrations_folder_holds_postgresql_only_one_file_per_version():
+    versions = [p.name.split("_", 1)[0] for p in MIGRATIONS_DIR.iterdir()]
+    assert len(versions) == len(set(versions)) == len(MIGRATIONS)
+    assert all(p.suffix == ".sql" and p.name.count(".") == 1 for p in MIGRATIONS_DIR.iterdir())
+
+
+def test_a_migration_records_itself_whoever_applies_it(fresh_postgres_db):
+    """Applied with plain psql-like execution (as the Supabase CLI does), the merge migration
+    leaves its own row in ra_schema_migrations."""
+    with psycopg.connect(fresh_postgres_db, autocommit=True) as conn:
+        for name in MIGRATIONS:
+            conn.execute((MIGRATIONS_DIR / f"{name}.sql").read_text(encoding="utf-8"))
+        recorded = {r[0] for r in conn.execute(f"SELECT name FROM {MIGRATIONS_TABLE}")}
+    assert MIGRATIONS[-1] in recorded
+
+
+def test_cli_version_records_count_as_applied(fresh_postgres_db):
+    with psycopg.connect(fresh_postgres_db, autocommit=True) as conn:
+        for name in MIGRATIONS:
+            conn.execute((MIGRATIONS_DIR / f"{name}.sql").read_text(encoding="utf-8"))
+        conn.execute(f"DELETE FROM {MIGRATIONS_TABLE}")
+        conn.execute("CREATE SCHEMA supabase_migrations")
+        conn.execute("CREATE TABLE supabase_migrations.schema_migrations (version text PRIMARY KEY)")
+        for name in MIGRATIONS:
+            conn.execute("INSERT INTO supabase_migrations.schema_migrations VALUES (%s)",
+                         (name.split("_", 1)[0],))
+    with PostgresStore(fresh_postgres_db) as store:
+        assert store.pending_migrations() == []
+        store.check_schema()
 
 
 def test_postgres_enforces_exactly_the_schema_references(fresh_postgres_db):
@@ -121,26 +153,23 @@ def test_postgres_trigger_protects_created_at(fresh_postgres_db):
         assert conn.execute("SELECT created_at FROM ra_mst_jockeys").fetchone()[0] == created
 
 
-# --- REST: no DDL, HEAD probes ------------------------------------------------------------------
-def test_rest_cannot_apply_migrations_and_says_how():
-    fake = PostgrestFake(REST_KEY).start()
-    try:
+# --- REST: no DDL, the schema state function -----------------------------------------------
+def test_rest_cannot_apply_migrations_and_says_how(fresh_postgres_db):
+    with PostgrestFake(fresh_postgres_db, REST_KEY) as fake:
         with pytest.raises(ConfigError, match="supabase db push"):
             SupabaseReferenceClient(fake.url, REST_KEY).apply_migrations()
-    finally:
-        fake.stop()
 
 
-def test_rest_schema_check_probes_tables():
-    fake = PostgrestFake(REST_KEY, applied_migrations=tuple(MIGRATIONS)).start()
-    try:
+def test_rest_schema_check_reads_the_state_function(fresh_postgres_db):
+    with PostgresStore(fresh_postgres_db) as direct:
+        direct.apply_migrations()
+    with PostgrestFake(fresh_postgres_db, REST_KEY) as fake:
         SupabaseReferenceClient(fake.url, REST_KEY).check_schema()      # complete: no error
-        del fake.tables["ra_runners"]
-        with pytest.raises(SchemaOutOfDateError, match="table ra_runners.*supabase db push"):
+        with psycopg.connect(fresh_postgres_db, autocommit=True) as conn:
+            conn.execute("DROP TABLE ra_horse_pedigree")
+        with pytest.raises(SchemaOutOfDateError, match="table ra_horse_pedigree.*supabase db push"):
             SupabaseReferenceClient(fake.url, REST_KEY).check_schema()
-        assert any(r.method == "HEAD" and r.table == "ra_runners" for r in fake.requests)
-    finally:
-        fake.stop()
+        assert {r.function for r in fake.requests} == {"ra_schema_state"}
 
 
 # --- scripts/init_db.py ---------------------------------------------------------------------------

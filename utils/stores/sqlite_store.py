@@ -88,11 +88,24 @@ class SqliteStore(Store):
 
     def _write_prepared(self, prepared: Prepared, mark: DayMark | None) -> dict[str, WriteCounts]:
         """Every table in write order, then the day's mark, inside one BEGIN IMMEDIATE."""
+        counts: dict[str, WriteCounts] = {}
         with self._transaction("write", UNIT_NOTE):
-            counts = {table.name: self._upsert(table, rows) for table, rows in prepared}
+            for table, rows in prepared:
+                counts[table.name] = self._named(table, lambda: self._upsert(table, rows))
             if mark is not None:
-                self._upsert(BACKFILL_DAYS, [mark.row(prepared, now_utc())], touch=None)
-            return counts
+                self._named(BACKFILL_DAYS, lambda: self._upsert(
+                    BACKFILL_DAYS, [mark.row(prepared, now_utc())], touch=None))
+        return counts
+
+    @staticmethod
+    def _named(table: Table, write):
+        """Run one table's write; a refusal names the table (as ra_apply_day's errors do)."""
+        try:
+            return write()
+        except sqlite3.Error as exc:
+            named = type(exc)(f"{table.name}: {exc}")
+            named.sqlite_errorcode = getattr(exc, "sqlite_errorcode", None)   # decides "critical"
+            raise named from None
 
     def _upsert(self, table: Table, rows: list[dict], touch: str | None = NOW) -> WriteCounts:
         """New keys go in with a plain INSERT (about twice as fast as the upsert path), stored
