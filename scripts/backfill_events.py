@@ -6,7 +6,6 @@ Work runs in monthly chunks; each day is committed in one transaction and then c
 days in the error log, 2 usage error, 3 critical stop, 130 interrupted.
 """
 import sys
-from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -17,12 +16,14 @@ from utils.cli import build_parser, run_main, setup_logging  # noqa: E402
 def main(argv=None) -> int:
     from utils.context import open_context
     from utils.events_command import EVENTS_OPTIONS, preflight, run_events
+    from utils.planning import uk_today
 
     args = build_parser("backfill_events.py", __doc__.splitlines()[0], EVENTS_OPTIONS).parse_args(argv)
     setup_logging("backfill_events", log_format=args.log_format, quiet=args.quiet)
 
-    preflight(args, date.today())
-    ctx = open_context(args.database_url, demo=args.demo, need_api=not args.check_status)
+    preflight(args, uk_today())
+    ctx = open_context(args.database_url, demo=args.demo, need_api=not args.check_status,
+                       read_only=args.check_status)
     try:
         return run_events(args, ctx)
     finally:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from utils.cli import build_parser, run_main, setup_logging  # noqa: E402
+from utils.cli import build_parser, move_console, run_main, setup_logging  # noqa: E402
 
 REPORT_OPTIONS = ("start_date", "end_date", "out", "format", "database_url", "log_format", "quiet")
 
@@ -26,31 +26,22 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def _logs_to_stderr() -> None:
-    """With --format json, stdout carries only the JSON document; log lines move to stderr."""
-    import logging
-
-    for handler in logging.getLogger().handlers:
-        if type(handler) is logging.StreamHandler and handler.stream is sys.stdout:
-            handler.setStream(sys.stderr)
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     setup_logging("backfill_report", log_format=args.log_format, quiet=args.quiet)
-    if args.format == "json":
-        _logs_to_stderr()
+    if args.format == "json":   # stdout carries only the JSON document; log lines go to stderr
+        move_console(sys.stderr)
     import json
     import logging
-    from datetime import date
 
     from utils import report
     from utils.context import open_store_for
     from utils.errors import ConfigError, ExitCode
+    from utils.planning import uk_today
 
     log = logging.getLogger("darkhorses.report")
-    today = date.today()
-    _, store = open_store_for(args.database_url)
+    today = uk_today()
+    _, store = open_store_for(args.database_url, read_only=True)
     try:
         first, last = report.default_range(store, today)
         start, end = args.start_date or first, args.end_date or last

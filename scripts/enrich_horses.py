@@ -22,7 +22,8 @@ def main(argv=None) -> int:
     from utils.context import open_context
     from utils.enrich_command import run_enrichment
 
-    ctx = open_context(args.database_url, demo=args.demo, need_api=not args.check_status)
+    ctx = open_context(args.database_url, demo=args.demo, need_api=not args.check_status,
+                       read_only=args.check_status)
     try:
         return run_enrichment(args, ctx)
     finally:

@@ -4,6 +4,12 @@ Why one module: the three backfill scripts (and the helpers around them) take th
 the same meaning. Each option is defined exactly once in ``OPTIONS``; a script lists the names it
 takes. ``run_main`` turns every typed error into a one-line message and a documented exit code,
 so a user never sees a traceback (it goes to the log file instead).
+
+Logs: each script appends to one file a day, ``logs/<script>_YYYYMMDD.log`` (the machine's local
+date), and at start deletes its own files older than ``DARKHORSES_LOG_RETENTION_DAYS`` (default 30;
+0 keeps them all), so an hourly cron job leaves about 30 files, not 8,760 a year. While a progress
+bar is on screen, console log lines are written through it (``tqdm.write``) so that they never land
+inside the bar's line.
 """
 from __future__ import annotations
 
@@ -11,10 +17,11 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, TextIO
 
 from utils.errors import ConfigError, DarkHorsesError, ExitCode
 
@@ -23,6 +30,20 @@ LOGS_DIR = REPO_ROOT / "logs"
 EARLIEST_DATE = date(1988, 1, 1)  # the API's results history starts here
 MAX_DAYS_AHEAD = 7               # racecards are published about a week ahead
 DEFAULT_REGIONS = ("gb", "ire")
+# The region codes of GET /v1/courses/regions (lower case, as the API spells them), built in so that
+# a mistyped code is refused offline, before any call or write (the bundled simulator serves this
+# list). The README lists them.
+API_REGIONS: tuple[tuple[str, str], ...] = (
+    ("gb", "Great Britain"), ("ire", "Ireland"), ("fr", "France"), ("usa", "USA"), ("aus", "Australia"),
+    ("nz", "New Zealand"), ("saf", "South Africa"), ("jpn", "Japan"), ("hk", "Hong Kong"),
+    ("uae", "United Arab Emirates"), ("ger", "Germany"), ("ity", "Italy"), ("can", "Canada"),
+    ("arg", "Argentina"), ("bra", "Brazil"), ("chi", "Chile"), ("sin", "Singapore"), ("swe", "Sweden"),
+    ("nor", "Norway"), ("den", "Denmark"), ("spa", "Spain"), ("bel", "Belgium"), ("cze", "Czech Republic"),
+    ("qa", "Qatar"), ("sau", "Saudi Arabia"), ("bah", "Bahrain"), ("tur", "Turkey"), ("ind", "India"),
+)
+API_REGION_CODES = frozenset(code for code, _ in API_REGIONS)
+LOG_RETENTION_ENV = "DARKHORSES_LOG_RETENTION_DAYS"
+DEFAULT_LOG_RETENTION_DAYS = 30
 
 log = logging.getLogger("darkhorses")
 
@@ -37,9 +58,12 @@ def iso_date(text: str) -> date:
 
 
 def region_code(text: str) -> str:
+    """argparse type for ``--region-codes``: one of the API's codes, in any case (``GB`` -> ``gb``)."""
     code = text.strip().lower()
-    if not code.isalpha() or not 1 < len(code) < 6:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a region code (e.g. gb, ire)")
+    if code not in API_REGION_CODES:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a region code the API knows; valid codes: "
+            + ", ".join(code for code, _ in API_REGIONS))
     return code
 
 
@@ -63,7 +87,8 @@ OPTIONS: dict[str, Callable[[argparse.ArgumentParser], object]] = {
         "--end-date", type=iso_date, metavar="YYYY-MM-DD", help="last day to backfill (default: today)"),
     "region_codes": lambda p: p.add_argument(
         "--region-codes", nargs="+", type=region_code, default=list(DEFAULT_REGIONS), metavar="CODE",
-        help="region codes to fetch (default: gb ire)"),
+        help="region codes to fetch, in any case (default: gb ire; the API's codes are listed in the "
+             "README: gb, ire, fr, usa, …)"),
     "no_racecards": lambda p: p.add_argument(
         "--no-racecards", action="store_true", help="do not fetch racecards"),
     "no_results": lambda p: p.add_argument(
@@ -163,7 +188,7 @@ class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         payload = {"ts": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                    "level": record.levelname.lower(), "logger": record.name,
-                   "msg": record.getMessage()}
+                   "pid": record.process, "msg": record.getMessage()}
         payload.update(getattr(record, "fields", {}) or {})
         if record.exc_info and self.with_traceback:
             payload["traceback"] = redact(self.formatException(record.exc_info))
@@ -181,36 +206,112 @@ class _ConsoleFormatter(logging.Formatter):
         return record.getMessage()
 
 
+# While a progress bar is shown, console lines go through this (``utils.progress`` sets it):
+# ``writer(line, stream)`` clears the bar, writes the line and redraws the bar below it.
+_CONSOLE_WRITER: Callable[[str, TextIO], None] | None = None
+
+
+def set_console_writer(writer: Callable[[str, TextIO], None] | None) -> None:
+    global _CONSOLE_WRITER
+    _CONSOLE_WRITER = writer
+
+
+class _ConsoleHandler(logging.StreamHandler):
+    """The console: plain ``StreamHandler`` output, or through the progress bar while one is shown."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        writer = _CONSOLE_WRITER
+        if writer is None:
+            super().emit(record)
+            return
+        try:
+            writer(self.format(record), self.stream)
+        except RecursionError:
+            raise
+        except Exception:  # noqa: BLE001 - as logging.StreamHandler does
+            self.handleError(record)
+
+
+def move_console(stream: TextIO) -> None:
+    """Send console log lines to ``stream`` (e.g. stderr when stdout carries a JSON document)."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, _ConsoleHandler):
+            handler.setStream(stream)
+
+
+def log_retention_days(env=os.environ) -> int:
+    """Days a script's log files are kept (``DARKHORSES_LOG_RETENTION_DAYS``; 0 keeps them all)."""
+    raw = (env.get(LOG_RETENTION_ENV) or "").strip()
+    if not raw:
+        return DEFAULT_LOG_RETENTION_DAYS
+    if not raw.isdigit():
+        raise ConfigError(f"{LOG_RETENTION_ENV}={raw!r}: give a whole number of days "
+                          f"(default {DEFAULT_LOG_RETENTION_DAYS}; 0 keeps every log file)")
+    return int(raw)
+
+
+def prune_logs(log_dir: Path, script: str, keep_days: int, today: date) -> list[Path]:
+    """Delete ``<script>_YYYYMMDD.log`` (and the older per-run ``<script>_YYYYMMDD_HHMMSS.log``)
+    files dated more than ``keep_days`` days before ``today``; returns the paths deleted."""
+    if keep_days <= 0:
+        return []
+    pattern = re.compile(rf"{re.escape(script)}_(\d{{8}})(?:_\d{{6}})?\.log")
+    cutoff = today - timedelta(days=keep_days)
+    deleted = []
+    for path in log_dir.glob(f"{script}_*.log"):
+        match = pattern.fullmatch(path.name)
+        if not match:
+            continue
+        try:
+            day = datetime.strptime(match.group(1), "%Y%m%d").date()
+        except ValueError:
+            continue
+        if day < cutoff:
+            try:
+                path.unlink()
+                deleted.append(path)
+            except OSError:
+                pass    # another run got there first, or a read-only file: not worth a warning
+    return deleted
+
+
 def setup_logging(script: str, *, log_format: str = "text", quiet: bool = False,
                   log_dir: Path | None = LOGS_DIR) -> Path | None:
-    """Console + per-run log file ``logs/<script>_YYYYMMDD_HHMMSS.log``; returns the file path.
+    """Console + the script's log file of the day ``logs/<script>_YYYYMMDD.log`` (appended; each
+    line carries the process id, so overlapping runs can be told apart); returns the file path.
 
-    The file always gets INFO and above (with tracebacks of unexpected errors); the console gets
-    INFO, or WARNING with ``--quiet``. Both pass through the secrets filter.
+    Before opening it, the script's log files older than ``DARKHORSES_LOG_RETENTION_DAYS`` days
+    (default 30) are deleted. The file always gets INFO and above (with tracebacks of unexpected
+    errors); the console gets INFO, or WARNING with ``--quiet``. Both pass through the secrets filter.
     """
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
+        if isinstance(handler, logging.FileHandler):
+            handler.close()
     root.setLevel(logging.INFO)
     for noisy in ("urllib3", "httpx", "httpcore", "hpack"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     fmt = _JsonFormatter() if log_format == "json" else _ConsoleFormatter()
-    console = logging.StreamHandler(sys.stdout)
+    console = _ConsoleHandler(sys.stdout)
     console.setLevel(logging.WARNING if quiet else logging.INFO)
     console.setFormatter(fmt)
     console.addFilter(_RedactingFilter())
     root.addHandler(console)
     if log_dir is None:   # e.g. --dry-run, which must touch nothing
         return None
+    keep_days = log_retention_days()
+    today = datetime.now().date()
     try:
         log_dir.mkdir(parents=True, exist_ok=True)
-        path = log_dir / f"{script}_{datetime.now():%Y%m%d_%H%M%S}.log"
-        file_handler = logging.FileHandler(path, encoding="utf-8")
+        prune_logs(log_dir, script, keep_days, today)
+        path = log_dir / f"{script}_{today:%Y%m%d}.log"
+        file_handler = logging.FileHandler(path, mode="a", encoding="utf-8")
     except OSError as exc:
         log.warning("cannot write a log file in %s (%s); logging to the console only", log_dir, exc)
         return None
     file_handler.setFormatter(_JsonFormatter(with_traceback=True) if log_format == "json" else logging.Formatter(
-        "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        "%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s"))
     file_handler.addFilter(_RedactingFilter())
     root.addHandler(file_handler)
     return path

@@ -2,7 +2,9 @@
 simulator for ``--demo``), and "today".
 
 Why here and not in each script: the choice of database, the banner naming it, the schema check
-and the demo wiring must behave the same in every entry point.
+and the demo wiring must behave the same in every entry point. "Today" is the UK's date
+(``utils.planning.uk_today``), whatever the machine's time zone. A read-only command opens the
+store with ``read_only=True``: a missing SQLite file is then an error, not a new empty database.
 """
 from __future__ import annotations
 
@@ -13,8 +15,9 @@ from datetime import date
 from typing import Any
 
 from utils.cli import load_environment, register_secret
-from utils.db_target import DatabaseTarget, resolve_database
+from utils.db_target import DatabaseTarget, check_sqlite_location, resolve_database
 from utils.migrations import apply_migrations, check_schema
+from utils.planning import uk_today
 from utils.stores import open_store
 
 log = logging.getLogger("darkhorses")
@@ -34,7 +37,7 @@ class RunContext:
     store: Any
     client: Any = None
     simulator: Any = None
-    today: date = field(default_factory=date.today)
+    today: date = field(default_factory=uk_today)
 
     def close(self) -> None:
         if self.client is not None and hasattr(self.client, "close"):
@@ -44,17 +47,20 @@ class RunContext:
         self.store.close()
 
 
-def open_store_for(database_url: str | None, *, demo: bool = False):
-    """Resolve, announce and open the database; check (or, for the demo default, apply) the schema."""
+def open_store_for(database_url: str | None, *, demo: bool = False, read_only: bool = False):
+    """Resolve, announce and open the database; check (or, for a demo run that writes to SQLite,
+    apply) the schema. ``read_only``: the command writes nothing, so a SQLite file must already
+    exist (nothing is created); otherwise a new SQLite file needs an existing directory."""
     load_environment()
     if demo and not database_url:
         database_url = DEMO_DATABASE_URL
     target = resolve_database(database_url, os.environ)
     register_secret(target.key)
     log.info(target.banner())
+    check_sqlite_location(target, must_exist=read_only)
     store = open_store(target)
     try:
-        if demo and target.kind == "sqlite":
+        if demo and target.kind == "sqlite" and not read_only:
             applied = apply_migrations(store)
             if applied:
                 log.info("Applied migrations: %s", ", ".join(applied))
@@ -66,14 +72,15 @@ def open_store_for(database_url: str | None, *, demo: bool = False):
 
 
 def start_demo_api(*, today: date | None = None, rate_scale: float = DEMO_RATE_SCALE):
-    """Start the bundled simulator on a free loopback port and a client wired to it."""
+    """Start the bundled simulator on a free loopback port and a client wired to it. Its "today"
+    is the UK's (the real API's), fixed for the run unless given."""
     from utils.api_client import RacingAPIClient
     from utils.simulator import RacingAPISimulator, SimulatorConfig
 
     # The demo account has the historical add-on, so any documented date range works in the demo.
     simulator = RacingAPISimulator(SimulatorConfig(
         seed=DEMO_SEED, username=DEMO_USERNAME, password=DEMO_PASSWORD, historical_addon=True,
-        rate_limits=True, rate_limit_scale=rate_scale, today=today))
+        rate_limits=True, rate_limit_scale=rate_scale, today=today or uk_today()))
     simulator.start()
     log.info("Demo: Racing API simulator at %s (rate limits x%g)", simulator.base_url, rate_scale)
     client = RacingAPIClient(DEMO_USERNAME, DEMO_PASSWORD, base_url=simulator.base_url,
@@ -81,8 +88,10 @@ def start_demo_api(*, today: date | None = None, rate_scale: float = DEMO_RATE_S
     return simulator, client
 
 
-def open_context(database_url: str | None, *, demo: bool, need_api: bool = True) -> RunContext:
-    target, store = open_store_for(database_url, demo=demo)
+def open_context(database_url: str | None, *, demo: bool, need_api: bool = True,
+                 read_only: bool = False) -> RunContext:
+    """Store (see ``open_store_for``), and the API client unless ``need_api`` is false."""
+    target, store = open_store_for(database_url, demo=demo, read_only=read_only)
     ctx = RunContext(target=target, store=store)
     if not need_api:
         return ctx

@@ -3,6 +3,11 @@
 Order: ``--database-url``, ``DATABASE_URL``, ``SUPABASE_DB_URL``, ``SUPABASE_URL`` +
 ``SUPABASE_SERVICE_KEY`` (REST), else the embedded SQLite file ``data/darkhorses.db``. The
 password or key is never part of what is displayed.
+
+``check_sqlite_location`` decides, before a store is opened, whether a SQLite file may be created:
+a read-only command (verify, report, ``--check-status``) needs an existing database and creates
+nothing; ``init_db.py`` and the write commands create the file, but only in an existing directory
+(or the default ``data/``), so a typo in a path is an error instead of a new empty database.
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from utils.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATABASE_URL = "sqlite:///data/darkhorses.db"
+DEFAULT_DATA_DIR = REPO_ROOT / "data"   # created on demand for the default and demo databases
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 
@@ -112,3 +118,24 @@ def resolve_database(cli_url: str | None, env: Mapping[str, str]) -> DatabaseTar
             raise ConfigError(f"SUPABASE_URL must start with https:// (got {rest_url!r})")
         return DatabaseTarget("supabase_rest", rest_url.rstrip("/"), "SUPABASE_URL", key=rest_key)
     return _url_target(DEFAULT_DATABASE_URL, "default", is_default=True)
+
+
+def check_sqlite_location(target: DatabaseTarget, *, must_exist: bool) -> None:
+    """Refuse, before anything is created, a SQLite database a command cannot use.
+
+    ``must_exist`` (read-only commands): the file must be there. Otherwise (init_db and the write
+    commands) the file may be created, but its directory must exist unless it is the default
+    ``data/``. Other kinds of database are not checked here. ``ConfigError`` (exit 2) otherwise.
+    """
+    if target.kind != "sqlite":
+        return
+    path = target.sqlite_path
+    if must_exist:
+        if not path.is_file():
+            raise ConfigError(f"no database at {path}; create it with python3 scripts/init_db.py "
+                              f"--database-url {target.url}")
+        return
+    parent = path.parent
+    if not parent.is_dir() and parent != DEFAULT_DATA_DIR:
+        raise ConfigError(f"{target.source}: the directory {parent} does not exist; create it "
+                          f"first (mkdir -p {parent}) or choose another path for the SQLite database")

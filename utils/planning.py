@@ -1,21 +1,83 @@
-"""Dates, monthly chunks, plan windows and call/time estimates.
+"""Dates, "today", monthly chunks, plan windows and call/time estimates.
 
 Why separate from the backfill: ``--check-status`` and ``backfill_all --dry-run`` must say what a run
 would cost without touching the API or the database, and they must agree with what the backfill
 really does. Both use these functions.
+
+"Today" is the UK's date (Europe/London), whatever the machine's time zone: the API's days are UK
+days, and its plan windows (racecards up to 7 days ahead, results for the last 365 days) count from
+the UK's today. A server in Asia or on UTC+14 is a day ahead for part of every day, one in America a
+day behind; ``uk_today()`` is the one place the code asks for the date.
 """
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Iterable, Iterator
+
+from utils.errors import ConfigError
 
 RACECARD_HISTORY_START = date(2023, 1, 23)   # racecards/pro has no earlier history
 RACECARD_DAYS_AHEAD = 7                      # future cards are published about a week ahead
 RESULTS_FREE_WINDOW_DAYS = 365               # older results need the historical add-on
 RESULTS_PAGE_SIZE = 100                      # the API's maximum page for /v1/results
 SPEC_RATE_LIMITS = {"regions": 1.0, "courses": 1.0, "racecards": 2.0, "results": 5.0, "horses": 5.0}
+
+
+UK_TIME_ZONE = "Europe/London"
+# Pins the clock that "today" is read from: an ISO 8601 instant with an offset, such as
+# 2026-03-10T12:30:00+00:00. For tests and for re-running a past day's cron job as it ran then.
+CLOCK_ENV = "DARKHORSES_NOW"
+
+
+def now_utc() -> datetime:
+    """The current instant (tz-aware, UTC), or the one ``DARKHORSES_NOW`` pins."""
+    pinned = os.environ.get(CLOCK_ENV, "").strip()
+    if not pinned:
+        return datetime.now(timezone.utc)
+    try:
+        value = datetime.fromisoformat(pinned)
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise ConfigError(f"{CLOCK_ENV}={pinned!r} is not an instant with a time zone offset, "
+                          f"e.g. 2026-03-10T12:30:00+00:00 (unset it to use the real clock)")
+    return value.astimezone(timezone.utc)
+
+
+def _last_sunday_1am_utc(year: int, month: int) -> datetime:
+    last = date(year, month + 1, 1) - timedelta(days=1)
+    last -= timedelta(days=(last.weekday() + 1) % 7)
+    return datetime(last.year, last.month, last.day, 1, tzinfo=timezone.utc)
+
+
+def _uk_offset_by_rule(instant: datetime) -> timedelta:
+    """GMT, or BST from 01:00 UTC on the last Sunday of March to 01:00 UTC on the last Sunday of
+    October (the rule since 1996), for machines without a time-zone database (e.g. Windows
+    without the ``tzdata`` package)."""
+    summer = _last_sunday_1am_utc(instant.year, 3) <= instant < _last_sunday_1am_utc(instant.year, 10)
+    return timedelta(hours=1 if summer else 0)
+
+
+def uk_now(instant: datetime | None = None, *, use_tz_database: bool = True) -> datetime:
+    """``instant`` (default: now) as the UK's wall-clock time (tz-aware)."""
+    instant = (instant or now_utc()).astimezone(timezone.utc)
+    if use_tz_database:
+        try:
+            from zoneinfo import ZoneInfo
+
+            return instant.astimezone(ZoneInfo(UK_TIME_ZONE))
+        except (ImportError, LookupError, ValueError, OSError):   # no time-zone database
+            pass
+    offset = _uk_offset_by_rule(instant)
+    return instant.astimezone(timezone(offset, "BST" if offset else "GMT"))
+
+
+def uk_today(instant: datetime | None = None, *, use_tz_database: bool = True) -> date:
+    """The UK's date at ``instant`` (default: now): "today" for every range, window and report."""
+    return uk_now(instant, use_tz_database=use_tz_database).date()
 
 
 def days_between(start: date, end: date) -> Iterator[date]:

@@ -3,7 +3,9 @@
 Why two modes: users watch long runs in tmux (a live bar with ETA is what they want) but also run
 them under nohup or cron, where a bar's carriage returns turn the log into noise. The bar is shown
 only when stderr is a terminal and ``--quiet`` is off; every banner also goes through ``logging`` so
-that the log file and ``--log-format json`` carry the same facts.
+that the log file and ``--log-format json`` carry the same facts. While a bar is on screen, every
+console log line (a retry warning from a fetch thread, a chunk banner) is written through the bar
+(``tqdm.write``: clear the bar, print the line, redraw the bar), never into the bar's line.
 """
 from __future__ import annotations
 
@@ -12,9 +14,36 @@ import sys
 import time
 from datetime import date
 
+from utils.cli import set_console_writer
 from utils.planning import Chunk, format_duration
 
 log = logging.getLogger("darkhorses.progress")
+_OPEN_BARS: list = []
+
+
+def _write_through_bars(line: str, stream) -> None:
+    from tqdm import tqdm
+
+    tqdm.write(line, file=stream)
+    stream.flush()
+
+
+def open_bar(**options):
+    """A tqdm bar on stderr; console log lines go through it until ``close_bar``."""
+    from tqdm import tqdm
+
+    bar = tqdm(file=sys.stderr, dynamic_ncols=True, **options)
+    _OPEN_BARS.append(bar)
+    set_console_writer(_write_through_bars)
+    return bar
+
+
+def close_bar(bar) -> None:
+    bar.close()
+    if bar in _OPEN_BARS:
+        _OPEN_BARS.remove(bar)
+    if not _OPEN_BARS:
+        set_console_writer(None)
 
 
 class ConsoleProgress:
@@ -32,11 +61,9 @@ class ConsoleProgress:
         self._bar = self._make_bar() if show_bar else None
 
     def _make_bar(self):
-        from tqdm import tqdm
-
-        return tqdm(total=self.total_days, unit="day", dynamic_ncols=True, leave=True,
-                    file=sys.stderr, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} days "
-                                                "[{elapsed}<{remaining}] {postfix}")
+        return open_bar(total=self.total_days, unit="day", leave=True,
+                        bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} days "
+                                   "[{elapsed}<{remaining}] {postfix}")
 
     def chunk_started(self, chunk: Chunk, total_chunks: int) -> None:
         self._write("=" * 70)
@@ -78,15 +105,11 @@ class ConsoleProgress:
 
     def close(self) -> None:
         if self._bar is not None:
-            self._bar.close()
+            close_bar(self._bar)
             self._bar = None
 
     def _write(self, message: str, **fields) -> None:
-        if self._bar is not None:
-            self._bar.clear()
-        log.info(message, extra={"fields": fields} if fields else None)
-        if self._bar is not None:
-            self._bar.refresh()
+        log.info(message, extra={"fields": fields} if fields else None)   # through the bar, if any
 
 
 class CountProgress:
@@ -99,11 +122,7 @@ class CountProgress:
         self.started = time.monotonic()
         if show_bar is None:
             show_bar = sys.stderr.isatty() and not quiet
-        self._bar = None
-        if show_bar:
-            from tqdm import tqdm
-
-            self._bar = tqdm(total=total, unit=unit, dynamic_ncols=True, file=sys.stderr)
+        self._bar = open_bar(total=total, unit=unit) if show_bar else None
 
     def advance_to(self, done: int, note: str = "") -> None:
         step = done - self.done
@@ -120,5 +139,5 @@ class CountProgress:
 
     def close(self) -> None:
         if self._bar is not None:
-            self._bar.close()
+            close_bar(self._bar)
             self._bar = None

@@ -1,0 +1,446 @@
+"""What a new user hits (issue 16): the UK date, unknown region codes, read-only commands that
+must create nothing, logs that must not pile up, and log lines that must not break a progress bar.
+
+Every test here runs the real scripts (or the real logging/progress plumbing) the way a user does.
+"""
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from backfill_helpers import REPO, SIM_PASSWORD, SIM_USER, open_fresh_store
+
+SCRIPTS = REPO / "scripts"
+README = REPO / "README.md"
+
+
+def run(script: str, argv: list[str], *, sim=None, env: dict | None = None,
+        timeout: float = 180) -> subprocess.CompletedProcess:
+    """A script as a user runs it (``python3 scripts/<script>.py …``), optionally pointed at the
+    simulator; the environment never names a database, so only ``--database-url`` does."""
+    full = {**os.environ, "RACING_API_RETRY_INITIAL": "0.01", "RACING_API_RETRY_MAX": "0.05",
+            "RACING_API_TIMEOUT": "3", "RACING_API_RATE_SCALE": "50",
+            "RACING_API_USERNAME": SIM_USER, "RACING_API_PASSWORD": SIM_PASSWORD}
+    if sim is not None:
+        full["RACING_API_BASE_URL"] = sim.base_url
+    for var in ("DATABASE_URL", "SUPABASE_DB_URL", "SUPABASE_URL", "SUPABASE_SERVICE_KEY",
+                "DARKHORSES_NOW", "DARKHORSES_LOG_RETENTION_DAYS"):
+        full.pop(var, None)
+    full.update(env or {})
+    return subprocess.run([sys.executable, str(SCRIPTS / f"{script}.py"), *argv], env=full,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def pinned(utc: datetime, tz: str) -> dict:
+    """Environment for a run on a machine in ``tz`` at the instant ``utc``."""
+    return {"TZ": tz, "DARKHORSES_NOW": utc.isoformat()}
+
+
+def fresh_db(tmp_path: Path, name: str = "db.db") -> str:
+    url = f"sqlite:///{tmp_path / name}"
+    open_fresh_store(url).close()
+    return url
+
+
+# --- 1. "today" is the UK's date ---------------------------------------------------------------------
+# A pinned instant (DARKHORSES_NOW) far from the real date, so that a script that reads the machine's
+# clock cannot pass by luck. 2026-03-10 12:30 UTC is 02:30 on the 11th on Kiritimati (UTC+14);
+# 03:00 UTC is 20:00 on the 9th in Los Angeles (PDT from 8 March). Both are the 10th in the UK.
+UK_DAY = date(2026, 3, 10)
+KIRITIMATI_NOW = datetime(2026, 3, 10, 12, 30, tzinfo=timezone.utc)
+LOS_ANGELES_NOW = datetime(2026, 3, 10, 3, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("instant, uk", [
+    ("2026-03-29T00:30:00+00:00", "2026-03-29"),    # 00:30 GMT, just before the spring change
+    ("2026-03-28T23:30:00+00:00", "2026-03-28"),    # 23:30 GMT
+    ("2026-06-30T23:30:00+00:00", "2026-07-01"),    # 00:30 BST: already tomorrow in the UK
+    ("2026-10-24T23:00:00+00:00", "2026-10-25"),    # 00:00 BST on the night of the autumn change
+    ("2026-10-25T23:30:00+00:00", "2026-10-25"),    # 23:30 GMT after it
+    ("2026-03-10T12:30:00+14:00", "2026-03-09"),    # Kiritimati's morning is the UK's evening before
+    ("2026-03-10T20:00:00-08:00", "2026-03-11"),    # Los Angeles' evening is the UK's next morning
+])
+def test_uk_today_is_the_london_date_of_the_instant(instant, uk):
+    from utils import planning
+
+    moment = datetime.fromisoformat(instant)
+    assert planning.uk_today(moment) == date.fromisoformat(uk)
+    # the same answer without a time-zone database (the built-in GMT/BST rule)
+    assert planning.uk_today(moment, use_tz_database=False) == date.fromisoformat(uk)
+
+
+def test_the_built_in_uk_rule_agrees_with_the_time_zone_database_every_half_hour_of_two_years():
+    from utils import planning
+
+    moment = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    while moment.year < 2027:
+        assert planning.uk_today(moment, use_tz_database=False) == planning.uk_today(moment), moment
+        moment += timedelta(minutes=30)
+
+
+def test_a_pinned_clock_that_is_not_an_instant_is_a_usage_error(tmp_path):
+    out = run("backfill_all", ["--dry-run", "--start-date", "2026-01-01"],
+              env={"DARKHORSES_NOW": "yesterday"})
+    assert out.returncode == 2, out.stderr
+    assert "DARKHORSES_NOW" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_incremental_on_a_server_ahead_of_the_uk_asks_only_for_days_the_api_serves(simulator, tmp_path):
+    """On Kiritimati the machine's date is already tomorrow; "today + 7" by the machine's clock is
+    refused by the API (422), so the run used to stop with exit 3 every hour for half the day."""
+    uk = UK_DAY
+    simulator.today = uk                       # the API's day is the UK's
+    url = fresh_db(tmp_path)
+    out = run("backfill_events", ["--incremental", "--start-date", (uk - timedelta(days=1)).isoformat(),
+                                  "--no-results", "--database-url", url,
+                                  "--checkpoint-file", str(tmp_path / "inc.json")],
+              sim=simulator, env=pinned(KIRITIMATI_NOW, "Pacific/Kiritimati"))
+    assert out.returncode == 0, out.stdout[-1500:] + out.stderr[-1500:]
+    assert f"{uk - timedelta(days=1)} to {uk + timedelta(days=7)}" in out.stdout
+    asked = {c.params["date"][0] for c in simulator.calls("racecards")}
+    assert max(asked) == (uk + timedelta(days=7)).isoformat()
+
+
+def test_end_date_defaults_to_the_uk_date_on_a_server_behind_the_uk(tmp_path):
+    """In Los Angeles it is still yesterday evening: the default --end-date must be the UK's today."""
+    url = fresh_db(tmp_path)
+    start = (UK_DAY - timedelta(days=3)).isoformat()
+    out = run("backfill_events", ["--start-date", start, "--check-status", "--database-url", url,
+                                  "--checkpoint-file", str(tmp_path / "s.json")],
+              env=pinned(LOS_ANGELES_NOW, "America/Los_Angeles"))
+    assert out.returncode == 0, out.stderr
+    assert f"Range {start} to {UK_DAY}:" in out.stdout
+
+
+@pytest.mark.parametrize("tz, instant", [("Pacific/Kiritimati", KIRITIMATI_NOW),
+                                         ("America/Los_Angeles", LOS_ANGELES_NOW)])
+def test_the_plan_of_backfill_all_ends_on_the_uk_date(tz, instant):
+    start = (UK_DAY - timedelta(days=3)).isoformat()
+    out = run("backfill_all", ["--dry-run", "--start-date", start], env=pinned(instant, tz))
+    assert out.returncode == 0, out.stderr
+    assert f"events {start} to {UK_DAY}:" in out.stdout
+
+
+@pytest.mark.parametrize("tz, instant", [("Pacific/Kiritimati", KIRITIMATI_NOW),
+                                         ("America/Los_Angeles", LOS_ANGELES_NOW)])
+def test_the_report_s_today_and_yesterday_are_the_uk_s(tmp_path, tz, instant):
+    url = fresh_db(tmp_path)
+    out = run("backfill_report", ["--database-url", url, "--format", "json", "--out", str(tmp_path / "r")],
+              env=pinned(instant, tz))
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["today"] == UK_DAY.isoformat()
+
+
+def _zone_on_another_date_than_the_uk() -> tuple[str, date]:
+    """A named zone whose date differs from the UK's right now (one always does: Kiritimati is
+    ahead once it is past 10:00 in London, Pago Pago behind until 11:00), not near a midnight."""
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(timezone.utc)
+    uk = now.astimezone(ZoneInfo("Europe/London"))
+    for name in ("Pacific/Kiritimati", "America/Los_Angeles", "Pacific/Pago_Pago"):
+        local = now.astimezone(ZoneInfo(name))
+        near_midnight = any(abs((t.hour * 60 + t.minute) - m) < 5 for t in (local, uk) for m in (0, 1440))
+        if local.date() != uk.date() and not near_midnight:
+            return name, uk.date()
+    pytest.skip("every candidate zone is within minutes of a midnight; run again in five minutes")
+
+
+def test_with_the_real_clock_the_default_end_date_is_the_uk_s_date(tmp_path):
+    zone, uk = _zone_on_another_date_than_the_uk()
+    url = fresh_db(tmp_path)
+    start = (uk - timedelta(days=3)).isoformat()
+    out = run("backfill_events", ["--start-date", start, "--check-status", "--database-url", url,
+                                  "--checkpoint-file", str(tmp_path / "s.json")], env={"TZ": zone})
+    assert out.returncode == 0, out.stderr
+    assert f"Range {start} to {uk}:" in out.stdout, (zone, out.stdout)
+
+
+# Files that still call date.today() and are being changed by their owner (each needs one line:
+# ``planning.uk_today()`` instead of ``date.today()``); remove a file from here once it is done.
+PENDING_TODAY = {"utils/report.py", "utils/simulator.py"}
+
+
+def test_no_code_takes_today_from_the_machine_s_clock():
+    offenders = set()
+    for folder in ("utils", "scripts"):
+        for path in (REPO / folder).rglob("*.py"):
+            if re.search(r"\bdate\.today\(\)", path.read_text(encoding="utf-8")):
+                offenders.add(str(path.relative_to(REPO)))
+    assert offenders <= PENDING_TODAY, sorted(offenders - PENDING_TODAY)
+
+
+# --- 2. unknown region codes are refused before any work -----------------------------------------------
+@pytest.mark.parametrize("script, extra", [
+    ("backfill_events", ["--start-date", "2026-01-01", "--end-date", "2026-01-02"]),
+    ("backfill_masters", []),
+    ("backfill_all", ["--start-date", "2026-01-01", "--end-date", "2026-01-02"]),
+    ("backfill_all", ["--start-date", "2026-01-01", "--end-date", "2026-01-02", "--dry-run"]),
+])
+def test_an_unknown_region_code_is_refused_with_the_valid_ones(script, extra, simulator, tmp_path):
+    db = tmp_path / "x.db"
+    out = run(script, [*extra, "--region-codes", "gb", "xx", "--database-url", f"sqlite:///{db}",
+                       "--checkpoint-file", str(tmp_path / "c.json")] if script != "backfill_masters"
+              else [*extra, "--region-codes", "gb", "xx", "--database-url", f"sqlite:///{db}"],
+              sim=simulator)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "'xx'" in out.stderr and "gb, ire, fr" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert not db.exists() and simulator.calls() == []
+
+
+def test_region_codes_in_any_case_are_accepted_and_normalised(simulator, tmp_path):
+    url = fresh_db(tmp_path)
+    out = run("backfill_masters", ["--region-codes", "GB", "Ire", "--database-url", url], sim=simulator)
+    assert out.returncode == 0, out.stderr
+    assert simulator.calls("courses")[0].params["region_codes"] == ["gb", "ire"]
+    store = open_fresh_store(url)
+    try:
+        assert {r[0] for r in store.query("SELECT DISTINCT region_code FROM ra_mst_courses")} == {"gb", "ire"}
+    finally:
+        store.close()
+
+
+def test_the_built_in_region_list_is_the_api_s_and_is_documented():
+    from utils.cli import API_REGIONS, region_code
+    from utils.simulator_data import REGIONS
+
+    assert dict(API_REGIONS) == {code: name for name, code in REGIONS}
+    assert region_code(" FR ") == "fr"
+    readme = README.read_text(encoding="utf-8")
+    section = readme[readme.index("Region codes"):]
+    for code in dict(API_REGIONS):
+        assert f"`{code}`" in section, code
+
+
+# --- 5. read-only commands create nothing ---------------------------------------------------------------
+READ_ONLY = [
+    ("verify_backfill", []),
+    ("backfill_report", ["--out", "{tmp}/out"]),
+    ("backfill_events", ["--start-date", "2026-01-01", "--end-date", "2026-01-02", "--check-status",
+                         "--checkpoint-file", "{tmp}/c.json"]),
+    ("enrich_horses", ["--check-status"]),
+]
+
+
+@pytest.mark.parametrize("script, extra", READ_ONLY)
+@pytest.mark.parametrize("where", ["missing_dir", "missing_file"])
+def test_a_read_only_command_on_a_missing_database_creates_nothing(script, extra, where, tmp_path):
+    db = tmp_path / "nonexistent" / "dir" / "x.db" if where == "missing_dir" else tmp_path / "x.db"
+    before = sorted(tmp_path.rglob("*"))
+    out = run(script, [*(a.replace("{tmp}", str(tmp_path)) for a in extra),
+                       "--database-url", f"sqlite:///{db}"])
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert (f"no database at {db}; create it with python3 scripts/init_db.py "
+            f"--database-url sqlite:///{db}") in out.stderr
+    assert "Traceback" not in out.stderr
+    assert sorted(tmp_path.rglob("*")) == before          # no file, no directory
+
+
+@pytest.mark.parametrize("script, extra", [
+    ("init_db", []),
+    ("backfill_events", ["--start-date", "2026-01-01", "--end-date", "2026-01-02",
+                         "--checkpoint-file", "{tmp}/c.json"]),
+    ("backfill_masters", []),
+    ("enrich_horses", []),
+])
+def test_a_write_command_refuses_a_missing_directory(script, extra, simulator, tmp_path):
+    db = tmp_path / "no" / "such" / "x.db"
+    out = run(script, [*(a.replace("{tmp}", str(tmp_path)) for a in extra), "--database-url", f"sqlite:///{db}"],
+              sim=simulator)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert f"{tmp_path / 'no' / 'such'} does not exist" in out.stderr and "mkdir -p" in out.stderr
+    assert not (tmp_path / "no").exists() and simulator.calls() == []
+
+
+def test_init_db_creates_a_missing_file_in_an_existing_directory(tmp_path):
+    db = tmp_path / "new.db"
+    out = run("init_db", ["--database-url", f"sqlite:///{db}"])
+    assert out.returncode == 0, out.stderr
+    assert db.is_file()
+    out = run("verify_backfill", ["--database-url", f"sqlite:///{db}"])
+    assert "no database at" not in out.stderr
+
+
+def test_the_default_data_directory_may_be_created():
+    from utils.db_target import REPO_ROOT, check_sqlite_location, resolve_database
+
+    target = resolve_database(f"sqlite:///{REPO_ROOT}/data/never-created-by-this-test.db", {})
+    check_sqlite_location(target, must_exist=False)                       # no error
+    with pytest.raises(Exception, match="no database at"):
+        check_sqlite_location(target, must_exist=True)
+    assert not target.sqlite_path.exists()
+    other = resolve_database("sqlite:////nonexistent-darkhorses-dir/x.db", {})
+    with pytest.raises(Exception, match="does not exist"):
+        check_sqlite_location(other, must_exist=False)
+    rest = resolve_database(None, {"SUPABASE_URL": "https://x.supabase.co", "SUPABASE_SERVICE_KEY": "k" * 8})
+    check_sqlite_location(rest, must_exist=True)                          # not a file: nothing to check
+
+
+# --- 6. one log file per script per day, with retention -------------------------------------------------
+@pytest.fixture
+def restore_logging():
+    root = logging.getLogger()
+    saved = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    for handler in saved[0]:
+        root.addHandler(handler)
+    root.setLevel(saved[1])
+
+
+def test_one_log_file_per_script_per_day_appended_and_old_ones_deleted(tmp_path, restore_logging, monkeypatch):
+    from utils.cli import setup_logging
+
+    monkeypatch.delenv("DARKHORSES_LOG_RETENTION_DAYS", raising=False)
+    today = datetime.now().date()
+    old = [tmp_path / "myscript_20000101.log", tmp_path / "myscript_20000101_101010.log",
+           tmp_path / f"myscript_{today - timedelta(days=31):%Y%m%d}.log"]
+    kept = [tmp_path / f"myscript_{today - timedelta(days=29):%Y%m%d}.log",
+            tmp_path / "other_20000101.log", tmp_path / "myscript_checkpoint.json",
+            tmp_path / "cron.log"]
+    for path in old + kept:
+        path.write_text("x\n")
+    first = setup_logging("myscript", log_dir=tmp_path)
+    logging.getLogger("darkhorses").info("first run line")
+    second = setup_logging("myscript", log_dir=tmp_path)
+    logging.getLogger("darkhorses").info("second run line")
+    logging.getLogger().handlers[-1].flush()
+    assert first == second == tmp_path / f"myscript_{today:%Y%m%d}.log"
+    text = first.read_text()
+    assert "first run line" in text and "second run line" in text
+    assert [p for p in old if p.exists()] == []
+    assert all(p.exists() for p in kept)
+
+
+def test_log_retention_is_a_setting(tmp_path, restore_logging, monkeypatch):
+    from utils.cli import setup_logging
+    from utils.errors import ConfigError
+
+    ancient = tmp_path / "myscript_20000101.log"
+    ancient.write_text("x\n")
+    monkeypatch.setenv("DARKHORSES_LOG_RETENTION_DAYS", "0")      # 0 keeps every file
+    setup_logging("myscript", log_dir=tmp_path)
+    assert ancient.exists()
+    monkeypatch.setenv("DARKHORSES_LOG_RETENTION_DAYS", "10000")
+    setup_logging("myscript", log_dir=tmp_path)
+    assert ancient.exists()
+    monkeypatch.setenv("DARKHORSES_LOG_RETENTION_DAYS", "7")
+    setup_logging("myscript", log_dir=tmp_path)
+    assert not ancient.exists()
+    monkeypatch.setenv("DARKHORSES_LOG_RETENTION_DAYS", "a week")
+    with pytest.raises(ConfigError, match="DARKHORSES_LOG_RETENTION_DAYS"):
+        setup_logging("myscript", log_dir=tmp_path)
+
+
+def _readme_block(lang: str, after: str) -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index(f"```{lang}\n", text.index(after)) + len(lang) + 4
+    return text[start:text.index("```", start)]
+
+
+def test_the_readme_s_cron_and_logrotate_examples_match_and_work(tmp_path):
+    readme = README.read_text(encoding="utf-8")
+    assert "logs/<script>_YYYYMMDD.log" in readme and "DARKHORSES_LOG_RETENTION_DAYS" in readme
+    assert "_YYYYMMDD_HHMMSS" not in readme
+    cron = [line for line in _readme_block("cron", "Daily updates from cron").splitlines()
+            if line and not line.startswith("#")]
+    assert cron
+    appended = set()
+    for line in cron:
+        command = line.split(None, 5)[5]
+        assert command.startswith("cd /opt/darkhorses && .venv/bin/python scripts/"), command
+        script_argv = command.split("&& .venv/bin/python ", 1)[1].split(" >>")[0].split()
+        assert (REPO / script_argv[0]).is_file(), script_argv[0]
+        help_text = subprocess.run([sys.executable, str(REPO / script_argv[0]), "--help"],
+                                   capture_output=True, text=True, timeout=60).stdout
+        for option in script_argv[1:]:
+            assert option in help_text, (script_argv[0], option)
+        appended |= set(re.findall(r">> (\S+)", command))
+    config = _readme_block("", "/etc/logrotate.d/darkhorses")
+    paths = [p for header in re.findall(r"^(/[^{]+)\{", config, re.M) for p in header.split()]
+    assert paths
+    assert {p.replace("/opt/darkhorses/", "") for p in paths} >= appended
+    # What the scripts prune themselves must not also be rotated by logrotate.
+    for pattern in paths:
+        assert not Path("/opt/darkhorses/logs/backfill_events_20260101.log").match(pattern), pattern
+    if not shutil.which("logrotate"):
+        pytest.skip("logrotate is not installed: the README's snippet was checked but not run")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "cron.log").write_text("an hour of cron output\n" * 10)
+    daily = logs / "backfill_events_20260101.log"
+    daily.write_text("a run\n")
+    conf = tmp_path / "darkhorses.conf"
+    conf.write_text(config.replace("/opt/darkhorses", str(tmp_path)))
+    conf.chmod(0o644)
+    done = subprocess.run([shutil.which("logrotate"), "-f", "-s", str(tmp_path / "state"), str(conf)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert (logs / "cron.log").stat().st_size == 0                     # truncated in place
+    assert any(p.name.startswith("cron.log.1") for p in logs.iterdir())
+    assert daily.read_text() == "a run\n" and not any(p.name.startswith(daily.name + ".") for p in logs.iterdir())
+
+
+# --- 7. a log line during a progress bar does not break the bar's line ----------------------------------
+def _screen(raw: str) -> list[str]:
+    """What a terminal shows for ``raw``: a carriage return moves back to column 0 and the text after
+    it overwrites the line; ``ESC[A`` (tqdm moving up) is ignored."""
+    lines = []
+    for physical in re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", raw).split("\n"):
+        shown: list[str] = []
+        col = 0
+        for part in re.split(r"(\r)", physical):
+            if part == "\r":
+                col = 0
+                continue
+            for ch in part:
+                if col < len(shown):
+                    shown[col] = ch
+                else:
+                    shown.append(ch)
+                col += 1
+        lines.append("".join(shown).rstrip())
+    return lines
+
+
+@pytest.mark.parametrize("kind", ["events", "count"])
+def test_a_warning_printed_during_a_bar_gets_a_line_of_its_own(kind, monkeypatch, restore_logging):
+    """A terminal shows stdout (log lines) and stderr (the bar) on one screen."""
+    from utils.cli import setup_logging
+    from utils.progress import ConsoleProgress, CountProgress
+
+    terminal = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    monkeypatch.setattr(sys, "stderr", terminal)
+    setup_logging("bar_test", log_dir=None)
+    warning = "results 2026-01-02: HTTP 503, retrying in 2.0 s (attempt 1/5)"
+    if kind == "events":
+        from types import SimpleNamespace
+
+        progress = ConsoleProgress(3, show_bar=True)
+        progress.day_done(SimpleNamespace(day=date(2026, 1, 1), races=30, runners=7367))
+        logging.getLogger("darkhorses.api").warning(warning)
+        progress.day_done(SimpleNamespace(day=date(2026, 1, 2), races=31, runners=280))
+    else:
+        progress = CountProgress(300, "horses", show_bar=True)
+        progress.advance_to(100, "enriched=100")
+        logging.getLogger("darkhorses.api").warning(warning)
+        progress.advance_to(200, "enriched=200")
+    progress.close()
+    logging.getLogger("darkhorses").info("after the bar")
+    shown = _screen(terminal.getvalue())
+    assert warning in shown, shown                # the whole line, nothing of the bar before it
+    assert "after the bar" in shown, shown
