@@ -16,6 +16,9 @@ TCP protocol) and it:
 - passes a half-close through: EOF from one side becomes ``shutdown(SHUT_WR)`` on the other after
   the bytes before it (delayed like them), while the other direction keeps flowing; the
   connection is closed when both directions have ended (or one side resets it).
+- reports its own fidelity: ``max_lag_ms``, ``lag_ms_total`` and ``chunks_late`` say how much
+  later than due chunks went out (the loop wakes late when the machine's CPUs are busy; the
+  design itself adds no lag, and a late chunk does not delay the chunks due after it further).
 - counts connections, bytes and chunks each way, and **round trips**: per connection, the number
   of client "turns" = times the client->server direction starts sending again after the server
   has sent something, plus the client's first send. A request answered by the server is one
@@ -61,6 +64,7 @@ import time
 from dataclasses import dataclass, field
 
 CHUNK = 65536
+LATE_MS = 2.0          # a chunk written later than this after its due time counts as late
 _EOF = None
 
 
@@ -102,6 +106,8 @@ class _Totals:
     connections: int = 0
     target_failures: int = 0
     max_lag_ms: float = 0.0    # the latest a chunk was written after its due time (proxy fidelity)
+    lag_ms_total: float = 0.0  # summed over every chunk written (late wake-ups under CPU load)
+    chunks_late: int = 0       # chunks written more than LATE_MS after their due time
     conns: list = field(default_factory=list)
 
 
@@ -193,7 +199,8 @@ class DelayProxy:
                 "bytes_server_to_client": sum(c.bytes_down for c in t.conns),
                 "chunks_client_to_server": sum(c.chunks_up for c in t.conns),
                 "chunks_server_to_client": sum(c.chunks_down for c in t.conns),
-                "max_lag_ms": t.max_lag_ms,
+                "max_lag_ms": t.max_lag_ms, "lag_ms_total": t.lag_ms_total,
+                "chunks_late": t.chunks_late,
                 "per_connection": conns,
             }
 
@@ -291,10 +298,8 @@ class DelayProxy:
                 wait = due - loop.time()
                 if wait > 0:
                     await asyncio.sleep(wait)
-                lag = (loop.time() - due) * 1000
-                if lag > self._totals.max_lag_ms:
-                    with self._lock:
-                        self._totals.max_lag_ms = max(self._totals.max_lag_ms, lag)
+                if data is not _EOF:
+                    self._lagged(max(0.0, (loop.time() - due) * 1000))
                 try:
                     if data is _EOF:
                         if failed.is_set():
@@ -310,6 +315,13 @@ class DelayProxy:
                     return
 
         await asyncio.gather(read(), write())
+
+    def _lagged(self, lag_ms: float) -> None:
+        with self._lock:
+            t = self._totals
+            t.max_lag_ms = max(t.max_lag_ms, lag_ms)
+            t.lag_ms_total += lag_ms
+            t.chunks_late += lag_ms > LATE_MS
 
     def _count(self, conn: _ConnStats, side: str, n: int) -> None:
         with self._lock:
