@@ -14,10 +14,9 @@ targets, each a fresh database:
                ``SUPABASE_URL`` + ``SUPABASE_SERVICE_KEY``, no ``DATABASE_URL``/``SUPABASE_DB_URL``)
                against ``tests/postgrest_fake.py``, through the proxy at 0 ms and at ``--rtt-ms``.
 
-The backfill runs as ``bench_backfill.py``'s floor runs do (``run_events_inprocess`` with the
-database URL, so PostgreSQL days are written by the writer process, as the scripts do; the REST
-store writes in-process, as the scripts do). The proxy and the REST fake run in child processes,
-so they never wait for this process's GIL.
+The backfill runs as ``bench_backfill.py``'s floor runs do (``run_events_inprocess`` in this
+process, with the database URL for PostgreSQL, so the run opens its connections as the scripts
+do). The proxy and the REST fake run in child processes, so they never wait for this process's GIL.
 
 Per leg: wall seconds; the API floor = max(results calls / 5, racecard calls / 2) from the
 simulator's call log (``bench_backfill.data_calls``); wall / floor; wall(RTT) / wall(0 ms);
@@ -26,8 +25,9 @@ measured on a bare connection through the same proxy, / days) for PostgreSQL; HT
 day (the fake's request log / days) for REST; write time per day as the backfill saw it
 (``EventsBackfill.db_seconds``); database server time per day (``pg_stat_database.active_time``
 of the leg's own database: cheap, needs no extension; ``pg_stat_statements`` is not preloaded
-here). With the COPY protocol the server is "active" while it waits for the client's COPY data,
-so at RTT > 0 that figure includes network waits; the 0 ms leg is the server's own cost.
+here; for REST also the fake's own ``Recorded.server_seconds``). A server waiting for the client
+inside a statement (COPY FROM STDIN, a large message still arriving) counts as active, so at
+RTT > 0 that figure can include network waits; the 0 ms leg is the server's own cost.
 
     .venv/bin/python benchmarks/bench_remote.py [--days 14] [--rtt-ms 40] [--end-offset 10]
         [--legs pg-0,pg-rtt,rest-0,rest-rtt] [--api-latency-ms 0] [--json out.json]
@@ -92,6 +92,7 @@ class Leg:
     write_s: float = 0.0          # EventsBackfill.db_seconds: time in write_unit, as the client saw it
     server_s: float | None = None  # pg_stat_database.active_time delta of the leg's database
     server_source: str = ""
+    fake_server_s: float | None = None   # REST: the fake's summed Recorded.server_seconds
     connections: int = 0
     round_trips: int = 0          # proxy turns, everything included
     overhead_per_connection: int = 0   # set-up + close turns of one bare connection
@@ -186,11 +187,9 @@ def fidelity_notes(stats: dict) -> list[str]:
     chunks = stats["chunks_client_to_server"] + stats["chunks_server_to_client"]
     if not chunks:
         return []
-    per_trip = stats["lag_ms_total"] / stats["round_trips"] if stats["round_trips"] else 0.0
     return [f"proxy fidelity: chunks written {stats['lag_ms_total'] / chunks:.2f} ms after their due "
             f"time on average ({stats['chunks_late']} of {chunks} more than 2 ms late, the latest "
-            f"{stats['max_lag_ms']:.1f} ms); at most ~{per_trip:.1f} ms added per round trip on "
-            f"top of the {stats['rtt_ms']:g} ms"]
+            f"{stats['max_lag_ms']:.1f} ms), against {stats['delay_ms']:g} ms each way"]
 
 
 def connection_overhead(proxy, url: str) -> int:
@@ -227,7 +226,7 @@ def fake_kind() -> tuple[str, str]:
 def _request_record(r) -> dict:
     """The parts of a recorded request this benchmark uses, whatever the fake's record looks like."""
     seconds = None
-    for attr in ("seconds", "duration", "elapsed", "elapsed_s"):
+    for attr in ("server_seconds", "seconds", "duration"):
         if isinstance(getattr(r, attr, None), (int, float)):
             seconds = float(getattr(r, attr))
             break
@@ -439,22 +438,23 @@ def run_rest_leg(name: str, rtt_ms: float, start: date, end: date, today: date,
         leg.connections, leg.round_trips = stats["connections"], stats["round_trips"]
         leg.bytes_up, leg.bytes_down = stats["bytes_client_to_server"], stats["bytes_server_to_client"]
         leg.notes += fidelity_notes(stats)
-        timed_requests = [r["seconds"] for r in requests if r["seconds"] is not None]
+        timed = [r["seconds"] for r in requests if r["seconds"] is not None]
+        if timed and len(timed) == len(requests):
+            leg.fake_server_s = sum(timed)       # the fake's own timing of each call's SQL
         if db_url:
             wait_backends_gone(db_url)
             active_after = server_active_ms(db_url)
             if active_before is not None and active_after is not None:
                 leg.server_s = (active_after - active_before) / 1000
                 leg.server_source = "pg_stat_database.active_time (the fake's database)"
-        elif timed_requests and len(timed_requests) == len(requests):
-            leg.server_s = sum(timed_requests)
-            leg.server_source = "the fake's timing of each request"
-        else:
-            # TODO(postgrest_fake rewrite): with the PostgreSQL-backed fake this leg reads
-            # pg_stat_database.active_time of the fake's database (above). If the fake also records
-            # the time spent in each rpc call (``Recorded.seconds``), _request_record picks it up
-            # and it can be shown beside it (server time excluding the fake's own HTTP handling).
-            leg.server_source = "n/a (in-memory fake: no database)"
+        if leg.server_s is None and leg.fake_server_s is not None:
+            leg.server_s = leg.fake_server_s
+            leg.server_source = "the fake's timing of each request (Recorded.server_seconds)"
+        if leg.server_s is None:
+            leg.server_source = "n/a (in-memory fake: no database, no timing)"
+        if leg.fake_server_s is not None:
+            leg.notes.append(f"the fake timed its SQL calls at {leg.fake_server_s / leg.days * 1000:.0f} "
+                             f"ms/day (Recorded.server_seconds), beside {leg.server_source}")
         if any(r["status"] and r["status"] >= 400 for r in requests):
             bad = sum(1 for r in requests if r["status"] and r["status"] >= 400)
             leg.notes.append(f"{bad} REST requests answered >= 400")
@@ -615,14 +615,16 @@ def render_markdown(results: dict) -> str:
         "- **HTTP requests / day**: the REST fake's request log over the run, divided by the days "
         "(with HTTP/1.1 keep-alive each request is one round trip; the proxy's turn count is "
         "shown for the REST legs in the round-trip column).",
-        "- **write time / day**: `EventsBackfill.db_seconds` (time in `write_unit`, in the writer "
-        "process for PostgreSQL, in-process for REST), as the client sees it: round trips included.",
+        "- **write time / day**: `EventsBackfill.db_seconds` (time in `write_unit`), as the client "
+        "sees it: round trips included.",
         "- **DB server time / day**: `pg_stat_database.active_time` of the leg's own database "
-        "(before/after, backends exited so their statistics are flushed). During COPY the server is "
-        "active while it waits for the client's data, so at RTT > 0 it includes network waits; the "
+        "(before/after, backends exited so their statistics are flushed; for REST, the fake's "
+        "database). A server waiting for the client inside a statement (COPY FROM STDIN, a large "
+        "message still arriving) counts as active, so at RTT > 0 it can include network waits; the "
         "0 ms legs show the server's own cost. `pg_stat_statements` is not preloaded on this server.",
         "- Not simulated by the proxy: TCP and TLS handshakes (a real connection to Supabase "
-        "costs 2-3 more RTTs), bandwidth, jitter, loss.",
+        "costs 2-3 more RTTs), bandwidth (the bytes sent per day are in the notes: at a few "
+        "Mbit/s of upload they cost time of their own), jitter, loss.",
     ]
     notes = [f"{leg['name']}: {n}" for leg in _legs(r) for n in leg["notes"]]
     notes += [f"{leg['name']}: served by {leg['fake']}" for leg in _legs(r) if leg["fake"]]
@@ -631,7 +633,8 @@ def render_markdown(results: dict) -> str:
             notes.append(f"{leg['name']}: {leg['calls'].get('results', 0)} results + "
                          f"{leg['calls'].get('racecards', 0)} racecard calls, {leg['too_many_429']} "
                          f"429s; {leg['connections']} connections; {leg['round_trips']} proxy turns "
-                         f"in all; {leg['bytes_up']:,} B up, {leg['bytes_down']:,} B down")
+                         f"in all; {leg['bytes_up']:,} B up ({leg['bytes_up'] / leg['days'] / 1e3:,.0f} kB "
+                         f"a day), {leg['bytes_down']:,} B down")
     if notes:
         lines += ["", "Notes from the run:", ""] + [f"- {n}" for n in notes]
     return "\n".join(lines)
