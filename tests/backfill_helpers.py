@@ -1,8 +1,19 @@
 """Helpers for end-to-end backfill tests: run the events backfill against the simulator into a real
-store, compute the ground truth straight from the simulator's dataset, and checksum tables.
+store, compute the ground truth straight from the simulator's dataset, and compare the database
+with it row by row.
 
-The ground truth is read from the raw API payloads (``sim.dataset``), not through
-``utils.transform``, so a transform bug cannot hide behind itself.
+The ground truth is what the simulator serves (``sim.dataset``, read without HTTP, paging, retries
+or the engine). ``expected_tables`` runs those payloads through the row builders
+(``utils.transform``, ``utils.entity_extractor``) race by race and merges them by the table
+contract, stated as an order rather than replayed (a key only with a value; results over
+racecards; on runner-fed masters the newest observation wins): the rows a correct backfill must
+leave, whatever order its days and sources were written in. ``compare_with_truth`` checks every
+column of every row. That catches what the client, the engine and the stores do to the rows; a
+bug in the row builders themselves is caught by the checks that read the raw payloads directly
+(``test_backfill_events.py::test_three_months_match_the_ground_truth``, the transform suites).
+
+One ``make_client``, one script launcher (``run_events_script``) for every test folder: both take
+the credentials from the simulator they are pointed at.
 """
 from __future__ import annotations
 
@@ -12,7 +23,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,13 +33,16 @@ from utils.api_client import RacingAPIClient, RetryPolicy
 from utils.cli import build_parser
 from utils.context import RunContext
 from utils.db_target import resolve_database
+from utils.entity_extractor import extract_entities
 from utils.events_command import EVENTS_OPTIONS, run_events
 from utils.migrations import apply_migrations
-from utils.schema import AUDIT_COLUMNS, TABLES, WRITE_ORDER
+from utils.schema import AUDIT_COLUMNS, OBSERVED, TABLES, WRITE_ORDER
 from utils.stores import open_store
+from utils.transform import racecard_to_rows, result_to_rows
 
 REPO = Path(__file__).resolve().parents[1]
 SIM_USER, SIM_PASSWORD = "demo", "demo-password"
+FIXED_TODAY = date(2025, 1, 10)        # the ``sim`` fixture's today (tests/conftest.py)
 EVENTS_SCRIPT = REPO / "scripts" / "backfill_events.py"
 FAST_RETRY = RetryPolicy(attempts=5, initial=0.01, maximum=0.05, jitter=0.0)
 # Columns that record *when* something was written, not *what*: excluded from checksums.
@@ -41,11 +55,15 @@ def open_fresh_store(url: str):
     return store
 
 
-def make_client(sim, *, retry: RetryPolicy = FAST_RETRY, timeout: float = 2.0,
-                rate_scale: float = 50.0) -> RacingAPIClient:
-    """A client for a simulator whose limits are off: pacing scaled up so tests run fast."""
-    return RacingAPIClient(SIM_USER, SIM_PASSWORD, base_url=sim.base_url, retry=retry, timeout=timeout,
-                           rate_scale=rate_scale)
+def make_client(sim, *, username: str | None = None, password: str | None = None,
+                retry: RetryPolicy = FAST_RETRY, timeout: float = 2.0, rate_scale: float = 50.0,
+                **kwargs) -> RacingAPIClient:
+    """A client for ``sim`` with its own credentials (or the ones given), fast retries, and pacing
+    scaled up (the shared simulators enforce no limits) so tests run fast."""
+    return RacingAPIClient(sim.config.username if username is None else username,
+                           sim.config.password if password is None else password,
+                           base_url=sim.base_url, retry=retry, timeout=timeout, rate_scale=rate_scale,
+                           **kwargs)
 
 
 def run_events_inprocess(store, sim, argv: list[str], *, today: date | None = None,
@@ -60,18 +78,24 @@ def run_events_inprocess(store, sim, argv: list[str], *, today: date | None = No
     return int(run_events(args, ctx, install_signals=False))
 
 
+def script_env(sim, overrides: dict | None = None) -> dict[str, str]:
+    """The environment of a script pointed at ``sim``: its credentials, fast retries, pacing
+    scaled up, no database or Supabase settings inherited; ``overrides`` last (None removes)."""
+    env = {**os.environ, "RACING_API_BASE_URL": sim.base_url, "RACING_API_USERNAME": sim.config.username,
+           "RACING_API_PASSWORD": sim.config.password, "RACING_API_RETRY_INITIAL": "0.01",
+           "RACING_API_RETRY_MAX": "0.05", "RACING_API_TIMEOUT": "3", "RACING_API_RATE_SCALE": "50"}
+    for var in ("DATABASE_URL", "SUPABASE_DB_URL", "SUPABASE_URL", "SUPABASE_SERVICE_KEY"):
+        env.pop(var, None)
+    env.update(overrides or {})
+    return {k: v for k, v in env.items() if v is not None}
+
+
 def run_events_script(argv: list[str], sim, *, env_overrides: dict | None = None,
                       script: Path = EVENTS_SCRIPT) -> subprocess.Popen:
     """Start a script (default ``scripts/backfill_events.py``) as a real process pointed at the
-    simulator, with fast retries and the rate limits scaled up (the simulator enforces none)."""
-    env = {**os.environ, "RACING_API_BASE_URL": sim.base_url, "RACING_API_USERNAME": SIM_USER,
-           "RACING_API_PASSWORD": SIM_PASSWORD, "RACING_API_RETRY_INITIAL": "0.01",
-           "RACING_API_RETRY_MAX": "0.05", "RACING_API_TIMEOUT": "3", "RACING_API_RATE_SCALE": "50",
-           **(env_overrides or {})}
-    for var in ("DATABASE_URL", "SUPABASE_DB_URL", "SUPABASE_URL", "SUPABASE_SERVICE_KEY"):
-        env.pop(var, None)
-    return subprocess.Popen([sys.executable, str(script), *argv], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    simulator (``script_env``); stdout and stderr are pipes."""
+    return subprocess.Popen([sys.executable, str(script), *argv], env=script_env(sim, env_overrides),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 # --- checksums ------------------------------------------------------------------------------
@@ -144,6 +168,134 @@ def ground_truth(sim, start: date, end: date, *, today: date, regions=("gb", "ir
                 for runner in card["runners"]:
                     truth.card_runners[(card["race_id"], runner["horse_id"])] = runner
     return truth
+
+
+# --- the rows a correct backfill of the ground truth leaves ---------------------------------------
+TRUTH_FETCHED_AT = datetime(2000, 1, 1, tzinfo=timezone.utc)   # result_updated_at is volatile anyway
+
+
+def _rank(spec, row: dict) -> tuple:
+    """Where a row's values stand when they meet another row of the same key (the table contract,
+    stated as an order, so no write order enters): a row without the authority column (a racecard)
+    below one with it (a result); then, on runner-fed masters, the older observation below the
+    newer. Values of higher rows win; lower rows fill their gaps."""
+    authoritative = spec.authority is not None and row.get(spec.authority) is not None
+    return authoritative, (row.get(OBSERVED) or "") if spec.observed else ""
+
+
+def expected_tables(truth: Truth) -> dict[str, dict[tuple, dict]]:
+    """``{table: {key: row}}``: every ground-truth race (each racecard, each result) through the row
+    builders on its own, then each key's rows folded in ``_rank`` order, empty values dropped."""
+    seen: dict[str, dict[tuple, list[dict]]] = {t: {} for t in WRITE_ORDER}
+
+    def add(table: str, rows) -> None:
+        key_columns = TABLES[table].key
+        for row in rows:
+            clean = {c: v for c, v in row.items() if v is not None and v != ""}
+            seen[table].setdefault(tuple(clean[c] for c in key_columns), []).append(clean)
+
+    for card in truth.cards.values():
+        race, runners = racecard_to_rows(card)
+        for table, rows in extract_entities([card], []).items():
+            add(table, rows)
+        add("ra_races", [race])
+        add("ra_runners", runners)
+    for result in truth.results.values():
+        race, runners = result_to_rows(result, fetched_at=TRUTH_FETCHED_AT)
+        for table, rows in extract_entities([], [result]).items():
+            add(table, rows)
+        add("ra_races", [race])
+        add("ra_runners", runners)
+    state: dict[str, dict[tuple, dict]] = {}
+    for table, by_key in seen.items():
+        spec = TABLES[table]
+        state[table] = {}
+        for key, rows in by_key.items():
+            merged: dict = {}
+            for row in sorted(rows, key=lambda r: _rank(spec, r)):
+                merged.update(row)
+            state[table][key] = merged
+    return state
+
+
+def _canonical(kind: str, value):
+    """A stored or expected value in one comparable form per logical column type (SQLite keeps
+    text and integers, PostgreSQL typed values, the row builders Python types)."""
+    if value is None or value == "":
+        return None
+    if kind == "int":
+        return int(value)
+    if kind == "num":
+        return format(Decimal(str(value)).normalize(), "f")
+    if kind == "bool":
+        return bool(int(value)) if isinstance(value, str) else bool(value)
+    if kind == "date":
+        return str(value)[:10]
+    if kind == "time":
+        return value.isoformat() if hasattr(value, "isoformat") else str(value)
+    if kind == "ts":
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+        return moment.astimezone(timezone.utc).isoformat() if moment.tzinfo else moment.isoformat()
+    return str(value)
+
+
+@dataclass
+class TruthComparison:
+    """Every row of every table, database against ``expected_tables``: ``compared`` rows (the
+    union of both sides' keys), of which ``lost`` (expected, absent), ``changed`` (some column
+    differs) and ``extra`` (stored, not expected); ``examples`` describe the first differences."""
+
+    compared: int = 0
+    lost: int = 0
+    changed: int = 0
+    extra: int = 0
+    examples: list[str] = field(default_factory=list)
+
+    @property
+    def rows_lost_or_changed(self) -> int:
+        return self.lost + self.changed + self.extra
+
+    def note(self, text: str) -> None:
+        if len(self.examples) < 8:
+            self.examples.append(text)
+
+
+def compare_with_truth(store, expected: dict[str, dict[tuple, dict]]) -> TruthComparison:
+    """Compare every data column (``VOLATILE`` ones excepted) of every row with the ground truth."""
+    result = TruthComparison()
+    for table in WRITE_ORDER:
+        spec = TABLES[table]
+        columns = [c for c in spec.columns if c not in VOLATILE]
+        kinds = [spec.columns[c] for c in columns]
+        key_at = [columns.index(c) for c in spec.key]
+        stored: dict[tuple, dict] = {}
+        for row in store.query(f"SELECT {', '.join(columns)} FROM {table}"):
+            values = {c: _canonical(k, v) for c, k, v in zip(columns, kinds, row)}
+            stored[tuple(str(row[i]) for i in key_at)] = values
+        wanted = {tuple(str(k) for k in key): {c: _canonical(spec.columns[c], row.get(c)) for c in columns}
+                  for key, row in expected.get(table, {}).items()}
+        result.compared += len(stored.keys() | wanted.keys())
+        for key, want in wanted.items():
+            have = stored.get(key)
+            if have is None:
+                result.lost += 1
+                result.note(f"{table} {key}: missing")
+            elif have != want:
+                result.changed += 1
+                diff = {c: (have[c], want[c]) for c in columns if have[c] != want[c]}
+                result.note(f"{table} {key}: stored/expected {diff}")
+        for key in stored.keys() - wanted.keys():
+            result.extra += 1
+            result.note(f"{table} {key}: not in the ground truth")
+    return result
+
+
+def assert_matches_truth(store, expected: dict[str, dict[tuple, dict]]) -> TruthComparison:
+    comparison = compare_with_truth(store, expected)
+    assert comparison.rows_lost_or_changed == 0, (
+        f"{comparison.lost} rows lost, {comparison.changed} changed, {comparison.extra} extra of "
+        f"{comparison.compared}: " + "; ".join(comparison.examples))
+    return comparison
 
 
 def read_json(path: Path):

@@ -1,6 +1,11 @@
 """Shared pytest fixtures.
 
 The repo root goes on sys.path so tests import ``utils`` the same way the scripts do.
+
+One simulator fixture for every folder: ``simulator`` is a session-long simulator (seed 42, limits
+off, real today) for the account ``simulator_account`` names, with a clean slate before and after
+each test; ``sim`` is the same with today fixed at ``FIXED_TODAY``. A folder that needs other
+credentials overrides ``simulator_account`` only (tests/reliability does, with distinctive secrets).
 """
 from __future__ import annotations
 
@@ -10,41 +15,56 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for path in (ROOT, ROOT / "tests"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
 
+from backfill_helpers import FIXED_TODAY, SIM_PASSWORD, SIM_USER  # noqa: E402
 from utils.simulator import FaultConfig, RacingAPISimulator, SimulatorConfig  # noqa: E402
-
-SIM_USERNAME, SIM_PASSWORD = "demo", "demo-password"
 
 
 # --- Racing API simulator -------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def simulator_server():
-    """One simulator per session (no rate limits, real today); use ``simulator`` for a clean slate."""
-    sim = RacingAPISimulator(SimulatorConfig(seed=42, username=SIM_USERNAME, password=SIM_PASSWORD,
-                                             rate_limits=False))
-    sim.start()
-    yield sim
-    sim.stop()
+def simulator_account() -> tuple[str, str]:
+    """(username, password) of the session simulator."""
+    return SIM_USER, SIM_PASSWORD
+
+
+@pytest.fixture(scope="session")
+def _simulators():
+    """Started simulators by account, one each for the whole session."""
+    running: dict[tuple[str, str], RacingAPISimulator] = {}
+    yield running
+    for sim in running.values():
+        sim.stop()
 
 
 def clean_slate(sim: RacingAPISimulator) -> None:
-    """No faults, no forced failures, real today, and (when present) empty fault counters."""
+    """No faults, no forced failures, no holds, real today, empty fault counts."""
     sim.set_faults(FaultConfig())
     sim.clear_failures()
+    sim.release_holds()
+    sim.reset_fault_counts()
     sim.today = None
-    counter = getattr(sim, "fault_counter", None)
-    if counter is not None:
-        counter.counter.clear()
-        counter.queue.clear()
 
 
 @pytest.fixture
-def simulator(simulator_server):
+def simulator(_simulators, simulator_account):
     """The session simulator with an empty call log and a clean slate before and after the test."""
-    sim = simulator_server
+    sim = _simulators.get(simulator_account)
+    if sim is None:
+        username, password = simulator_account
+        sim = RacingAPISimulator(SimulatorConfig(seed=42, username=username, password=password,
+                                                 rate_limits=False)).start()
+        _simulators[simulator_account] = sim
     sim.reset_calls()
     clean_slate(sim)
     yield sim
     clean_slate(sim)
+
+
+@pytest.fixture
+def sim(simulator):
+    """``simulator`` with today fixed at ``FIXED_TODAY`` (2025-01-10)."""
+    simulator.today = FIXED_TODAY
+    return simulator

@@ -26,30 +26,19 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from backfill_helpers import FAST_RETRY as FAST
+from backfill_helpers import FIXED_TODAY, SIM_PASSWORD, SIM_USER, make_client
 from utils.api_client import RacingAPIClient, RetryPolicy
-from utils.errors import (AuthenticationError, ConfigError, NotFoundError, PlanWindowError, RacingAPIError,
-                          ValidationFailed)
+from utils.errors import (AuthenticationError, ConfigError, IncompleteDataError, NotFoundError,
+                          PlanWindowError, RacingAPIError, ValidationFailed)
 from utils.simulator import FaultConfig, RacingAPISimulator, Reply, SimulatorConfig, route
 from utils.simulator_data import is_busy_day
 
-USER, PASSWORD = "demo", "demo-password"            # the shared simulator's account (tests/conftest.py)
-TODAY = date(2025, 1, 10)
+USER, PASSWORD = SIM_USER, SIM_PASSWORD             # the shared simulator's account (tests/conftest.py)
+TODAY = FIXED_TODAY                                 # the ``sim`` fixture's today (tests/conftest.py)
 BUSY_DAY = date(2024, 12, 26)                       # Boxing Day: > 100 races, two result pages
 NORMAL_DAY = date(2025, 1, 4)                       # <= 100 races: one page
 REGIONS = ["gb", "ire"]
-FAST = RetryPolicy(attempts=5, initial=0.01, maximum=0.05, jitter=0.0)
-NO_LIMITS = 1000.0                                  # rate_scale: 5/s becomes 5000/s
-
-
-def make_client(sim, *, username=USER, password=PASSWORD, retry=FAST, timeout=5.0, **kwargs):
-    kwargs.setdefault("rate_scale", NO_LIMITS)
-    return RacingAPIClient(username, password, sim.base_url, retry=retry, timeout=timeout, **kwargs)
-
-
-@pytest.fixture
-def sim(simulator):
-    simulator.today = TODAY
-    return simulator
 
 
 @pytest.fixture
@@ -278,6 +267,21 @@ def test_a_day_that_keeps_failing_gives_up_after_exactly_the_attempts(sim):
         assert c.results(NORMAL_DAY + timedelta(days=1), REGIONS) == sim.dataset.results_for(NORMAL_DAY + timedelta(days=1))
 
 
+def test_a_total_that_changes_between_pages_fails_the_day(sim, client):
+    """The first page says one race more than the second: the rows may have shifted between the
+    pages, so the day is refused (a non-critical, typed error for that day), not stored with the
+    last page's total."""
+    assert len(sim.dataset.results_for(BUSY_DAY)) > 100
+    sim.fail_date(BUSY_DAY, endpoint="results", kind="total_changes")
+    with pytest.raises(IncompleteDataError) as err:
+        client.results(BUSY_DAY, REGIONS)
+    assert not err.value.critical and err.value.endpoint == "results"
+    assert "total changed between pages" in str(err.value), err.value
+    assert [c.params["skip"] for c in sim.calls("results")] == [["0"], ["100"]]
+    sim.clear_failures()
+    assert client.results(BUSY_DAY, REGIONS) == sim.dataset.results_for(BUSY_DAY)
+
+
 # --- Retry-After -----------------------------------------------------------------------------------------
 def test_retry_after_from_the_servers_rate_limit_is_honoured():
     """Results at 1/s on the server; the client (limits off) asks twice at once: the second call is
@@ -374,12 +378,10 @@ def test_default_limits_200_mixed_calls_from_threads_see_no_429():
 
         threads = [threading.Thread(target=worker(name)) for name in
                    ("results", "results", "results", "horses", "horses", "horses", "racecards", "racecards")]
-        started = time.monotonic()
         for t in threads:
             t.start()
         for t in threads:
             t.join(120)
-        elapsed = time.monotonic() - started
         c.close()
         calls = s.calls()
 
@@ -394,18 +396,12 @@ def test_default_limits_200_mixed_calls_from_threads_see_no_429():
         assert ids(cards) == ids(s.dataset.racecards_for(day))
     for endpoint, limit in (("results", 5), ("horses", 5), ("racecards", 2)):
         # As the client sent them: strictly within the limit (it spaces calls SAFETY_MARGIN/limit
-        # apart, so limit + 1 consecutive calls span SAFETY_MARGIN > 1 s).
+        # apart, so limit + 1 consecutive calls span SAFETY_MARGIN > 1 s). The client's own send
+        # times are the witness: the server's arrival stamps move with the machine's load. (That
+        # the limits are also *used* — the 200 calls take about 20 s — is a timing, measured by
+        # benchmarks/bench_client_limits.py, not asserted here.)
         assert len(session.sent[endpoint]) == Counter(x.endpoint for x in calls)[endpoint]
         assert busiest_second(session.sent[endpoint]) <= limit, endpoint
-        # As the server logged them (stamped on arrival, before the answer is built): within the
-        # limit + 1. The client's 5% margin is ~50 ms per window, and on a loaded machine a handler
-        # thread can wait that long for the GIL before it stamps (seen: 1 run in 8 with a CPU hog
-        # beside it), which slides at most one call into a window. The zero-429 check above is
-        # the server's own verdict.
-        logged = [x.at for x in calls if x.endpoint == endpoint]
-        assert busiest_second(logged) <= limit + 1, endpoint
-    # ...and the limits are used, not wasted: racecards (40 at 2/s) is the longest queue, ~20 s.
-    assert elapsed < 40 / 2 * 1.3, f"took {elapsed:.1f} s"
 
 
 # --- credentials never leak ---------------------------------------------------------------------------

@@ -18,11 +18,12 @@ from pathlib import Path
 import pytest
 import requests
 
+from backfill_helpers import FIXED_TODAY, SIM_PASSWORD, SIM_USER
 from utils.simulator import HISTORY_DETAIL, FaultConfig, RacingAPISimulator, SimulatorConfig
 from utils.simulator_data import Dataset
 
-AUTH = ("demo", "demo-password")
-TODAY = date(2025, 1, 10)
+AUTH = (SIM_USER, SIM_PASSWORD)         # the shared simulator's account
+TODAY = FIXED_TODAY                     # the shared ``sim`` fixture's today (tests/conftest.py)
 BUSY_DAY = date(2024, 12, 26)         # > 100 races: two result pages at limit=100
 REPO = Path(__file__).resolve().parents[1]
 JUNE = [date(2024, 6, 1) + timedelta(days=i) for i in range(30)]    # shared by tests: the day cache is warm
@@ -50,12 +51,6 @@ def all_results(sim, day):
         rows += page["results"]
         skip += 100
     return rows, total
-
-
-@pytest.fixture
-def sim(simulator):
-    simulator.today = TODAY
-    return simulator
 
 
 # --- auth and validation -------------------------------------------------------------------------
@@ -320,6 +315,44 @@ def test_fault_short_page_keeps_total(sim):
     _fault(sim, "short_page")
     page = results(sim, BUSY_DAY).json()
     assert page["total"] == len(sim.dataset.results_for(BUSY_DAY)) and len(page["results"]) < 100
+
+
+def test_fault_total_changes_between_the_pages_of_a_day(sim):
+    """The first page reports one race more than the later pages: a day that changed while paged."""
+    real = len(sim.dataset.results_for(BUSY_DAY))
+    assert real > 100
+    sim.fail_date(BUSY_DAY, endpoint="results", kind="total_changes")
+    first, second = results(sim, BUSY_DAY, skip=0).json(), results(sim, BUSY_DAY, skip=100).json()
+    assert (first["total"], second["total"]) == (real + 1, real)
+    assert first["results"] + second["results"] == sim.dataset.results_for(BUSY_DAY)
+    assert sim.faults_injected == Counter({"total_changes": 2})
+
+
+def test_queued_faults_come_first_and_every_fault_is_counted(sim):
+    sim.queue_faults("5xx", "html200")
+    assert results(sim, BUSY_DAY).status_code >= 500
+    assert results(sim, BUSY_DAY).headers["Content-Type"].startswith("text/html")
+    assert results(sim, BUSY_DAY).status_code == 200
+    assert sim.faults_injected == Counter({"5xx": 1, "html200": 1})
+    with pytest.raises(ValueError):
+        sim.queue_faults("not-a-fault")
+    sim.reset_fault_counts()
+    assert sim.faults_injected == Counter()
+
+
+def test_a_hold_keeps_requests_until_released(sim):
+    import threading
+
+    hold = sim.hold("results")
+    answers = []
+    caller = threading.Thread(target=lambda: answers.append(results(sim, BUSY_DAY).status_code))
+    caller.start()
+    assert hold.wait_for(1, timeout=30)                 # the request arrived and is waiting
+    assert answers == [] and sim.calls("results") == []
+    assert get(sim, "/v1/courses/regions").status_code == 200     # other endpoints are not held
+    hold.release()
+    caller.join(30)
+    assert answers == [200]
 
 
 def test_fail_date_until_cleared(sim):

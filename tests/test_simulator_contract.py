@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 import requests
 
+from backfill_helpers import FIXED_TODAY, SIM_PASSWORD, SIM_USER
+from spec_files import OPENAPI as SPEC_PATH  # noqa: E402  (docs/api/openapi.yml)
 from utils.simulator import FaultConfig
 
-from spec_files import OPENAPI as SPEC_PATH  # noqa: E402  (docs/api/openapi.yml)
-AUTH = ("demo", "demo-password")
-TODAY = date(2025, 1, 10)
+AUTH = (SIM_USER, SIM_PASSWORD)         # the shared simulator's account
+TODAY = FIXED_TODAY                     # the shared ``sim`` fixture's today (tests/conftest.py)
 DAYS = (date(2024, 12, 26), date(2024, 6, 8), date(2024, 3, 31))
 
 
@@ -61,12 +62,6 @@ def get(sim, path, **params):
     reply = requests.get(sim.base_url + path, params=params, auth=AUTH, timeout=10)
     assert reply.status_code == 200, reply.text
     return reply.json()
-
-
-@pytest.fixture
-def sim(simulator):
-    simulator.today = TODAY
-    return simulator
 
 
 def test_regions_and_courses_match_the_spec(spec, sim):

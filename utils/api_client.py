@@ -7,7 +7,8 @@ Layers, each small:
   error, or a ``_Retryable`` wrapper around one;
 * tenacity retries the ``_Retryable`` ones (429 honouring ``Retry-After``, 5xx, timeouts, resets,
   unparseable bodies, wrong shapes, short pages) with jittered exponential backoff;
-* ``_all_pages`` fetches every page until the distinct rows fetched equal the API's ``total``.
+* ``_all_pages`` fetches every page until the distinct rows fetched equal the API's ``total``, and
+  refuses a day whose ``total`` changed between its pages.
 
 No method returns ``None`` to signal failure, and no message carries the credentials: they travel
 only in the session's auth header, and messages name the endpoint, path and query, never the URL.
@@ -296,7 +297,8 @@ class RacingAPIClient:
     # --- paging -------------------------------------------------------------------------------
     def _all_pages(self, endpoint: str, path: str, params: dict, key: str, limit: int) -> list[dict]:
         """Pages until skip reaches ``total``; rows deduped by ``race_id``; the day is returned
-        only if the distinct rows equal ``total`` (never a short day)."""
+        only if the distinct rows equal ``total`` (never a short day) and every page reported the
+        same ``total`` (a day that changed while being paged may have shifted rows across pages)."""
         rows: dict[str, dict] = {}
         skip, total = 0, None
         while total is None or skip < total:
@@ -307,6 +309,11 @@ class RacingAPIClient:
                     return []                    # 404 on the first page: no data for this date
                 raise IncompleteDataError(f"{endpoint} {path}?{_query(params)}: 404 at skip={skip}",
                                           endpoint=endpoint, status=404)
+            if total is not None and page["total"] != total:
+                raise IncompleteDataError(
+                    f"{endpoint} {path}?{_query(params)}: the API's total changed between pages "
+                    f"({total} before skip={skip}, {page['total']} at it); the day is not complete",
+                    endpoint=endpoint)
             total = page["total"]
             rows.update((item["race_id"], item) for item in page[key])
             if not page[key]:

@@ -18,9 +18,13 @@ Choices where the real API is not documented precisely:
 * ``/v1/horses/{id}/pro`` 404s for unknown ids, for about 8% of horses, and for sire/dam/damsire ids
   rewritten to ``hrs_`` (allowed by the spec: "a detailed profile can't be found").
 * A connection reset is logged with status 0 (no response was sent).
+* ``total_changes``: the first page of a day reports a ``total`` one higher than the later pages
+  (a race appeared, or vanished, while the client was paging); later pages are untouched. On a
+  one-page day that first page is then also short of its total.
 
-Faults never apply to requests that fail auth; the order is auth -> rate limit -> forced failures
-(``fail_date``) -> random faults -> the real answer.
+Faults never apply to requests that fail auth; the order is auth -> hold (``hold``) -> rate limit ->
+forced failures (``fail_date``) -> random faults -> queued faults (``queue_faults``) -> the real
+answer. ``faults_injected`` counts every fault handed out, by kind.
 """
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ import socket
 import struct
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,7 +48,8 @@ from utils.simulator_data import RACECARDS_FROM, Dataset
 
 log = logging.getLogger(__name__)
 
-FAULT_KINDS = ("5xx", "429", "reset", "timeout", "truncated", "html200", "null_strings", "short_page")
+FAULT_KINDS = ("5xx", "429", "reset", "timeout", "truncated", "html200", "null_strings", "short_page",
+               "total_changes")
 RATE_LIMITS = SPEC_RATE_LIMITS   # the spec's per-endpoint limits, one copy for client and server
 HISTORY_DETAIL = ("Your plan does not include results older than 12 months. "
                   "The historical results add-on removes this limit.")
@@ -105,6 +111,32 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     action: str = ""                        # "", "reset", "truncate", "short_body"
     kind: str = ""                          # "results"/"racecards"/"horse" for payload-level faults
+
+
+HOLD_MAX_S = 120.0      # a held request goes on by itself after this long (a test that forgot)
+
+
+class Hold:
+    """A gate for one endpoint's requests (``RacingAPISimulator.hold``): each waits in ``enter``
+    until ``release``; ``wait_for(n)`` returns once ``n`` requests have arrived."""
+
+    def __init__(self) -> None:
+        self._open = threading.Event()
+        self._arrived = threading.Condition()
+        self.arrivals = 0
+
+    def enter(self) -> None:
+        with self._arrived:
+            self.arrivals += 1
+            self._arrived.notify_all()
+        self._open.wait(HOLD_MAX_S)
+
+    def wait_for(self, n: int, timeout: float = 60.0) -> bool:
+        with self._arrived:
+            return self._arrived.wait_for(lambda: self.arrivals >= n, timeout)
+
+    def release(self) -> None:
+        self._open.set()
 
 
 class ApiError(Exception):
@@ -293,6 +325,14 @@ def null_strings(payload, kind: str, rng: random.Random):
     return payload
 
 
+def total_changes(payload, kind: str, skip: int):
+    """The first page reports one race more than the later ones will (the day changed between
+    pages); later pages keep the real ``total``."""
+    if kind in ("results", "racecards") and skip == 0 and isinstance(payload.get("total"), int):
+        payload["total"] += 1
+    return payload
+
+
 def short_page(payload, kind: str, rng: random.Random):
     """Drop the tail of a page while ``total`` stays right (a silently incomplete page)."""
     items = payload.get(kind) if kind in ("results", "racecards") else None
@@ -309,6 +349,17 @@ class FaultInjector:
         self._lock = threading.Lock()
         self.configure(config)
         self._forced: dict[tuple[str, date], str] = {}
+        self.injected: Counter = Counter()      # every fault handed out, by kind
+        self.queue: list[str] = []              # kinds to inject next, whatever the dice say
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.injected.clear()
+            self.queue.clear()
+
+    def enqueue(self, kinds) -> None:
+        with self._lock:
+            self.queue.extend(kinds)
 
     def configure(self, config: FaultConfig) -> None:
         with self._lock:
@@ -325,22 +376,31 @@ class FaultInjector:
             self._forced.clear()
 
     def pick(self, endpoint: str, days: tuple[date, date] | None) -> str:
-        """The fault kind for this request, or ""."""
+        """The fault kind for this request, or "" (and counted in ``injected``)."""
         with self._lock:
-            if days:
-                for (name, day), kind in self._forced.items():
-                    if name == endpoint and days[0] <= day <= days[1]:
-                        return kind
-            if self._burst.get(endpoint):
-                self._burst[endpoint] -= 1
-                return "429"
-            cfg = self.config
-            if cfg.rate <= 0 or not cfg.kinds or self.rng.random() >= cfg.rate:
-                return ""
-            kind = self.rng.choice(cfg.kinds)
-            if kind == "429":
-                self._burst[endpoint] = 2
+            kind = self._pick(endpoint, days)
+            if not kind and self.queue:
+                kind = self.queue.pop(0)
+            if kind:
+                self.injected[kind] += 1
             return kind
+
+    def _pick(self, endpoint: str, days: tuple[date, date] | None) -> str:
+        """The forced, burst or random kind, before the queue."""
+        if days:
+            for (name, day), kind in self._forced.items():
+                if name == endpoint and days[0] <= day <= days[1]:
+                    return kind
+        if self._burst.get(endpoint):
+            self._burst[endpoint] -= 1
+            return "429"
+        cfg = self.config
+        if cfg.rate <= 0 or not cfg.kinds or self.rng.random() >= cfg.rate:
+            return ""
+        kind = self.rng.choice(cfg.kinds)
+        if kind == "429":
+            self._burst[endpoint] = 2
+        return kind
 
     def random(self) -> random.Random:
         return self.rng
@@ -425,6 +485,8 @@ class RacingAPISimulator:
         self._auth = "Basic " + base64.b64encode(f"{self.config.username}:{self.config.password}".encode()).decode()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._holds: dict[str, Hold] = {}
+        self._holds_lock = threading.Lock()
 
     # today: None in the config means "the real date, evaluated per request"
     @property
@@ -472,6 +534,36 @@ class RacingAPISimulator:
     def clear_failures(self) -> None:
         self._faults.clear_failures()
 
+    @property
+    def faults_injected(self) -> Counter:
+        """Faults handed out so far, by kind (forced, random and queued ones)."""
+        return self._faults.injected
+
+    def queue_faults(self, *kinds: str) -> None:
+        """Inject these kinds, in order, on the next requests the dice would have left alone."""
+        unknown = [k for k in kinds if k not in FAULT_KINDS]
+        if unknown:
+            raise ValueError(f"unknown fault kinds {unknown}")
+        self._faults.enqueue(kinds)
+
+    def reset_fault_counts(self) -> None:
+        """Empty ``faults_injected`` and the fault queue."""
+        self._faults.reset_counts()
+
+    def hold(self, endpoint: str) -> "Hold":
+        """Make requests to ``endpoint`` wait until ``release()`` (or ``HOLD_MAX_S``): a test sees a
+        process in the middle of its run (``hold.wait_for(n)``) without racing the clock."""
+        gate = Hold()
+        with self._holds_lock:
+            self._holds[endpoint] = gate
+        return gate
+
+    def release_holds(self) -> None:
+        with self._holds_lock:
+            gates, self._holds = list(self._holds.values()), {}
+        for gate in gates:
+            gate.release()
+
     # --- call log ---
     def record(self, call: CallRecord) -> None:
         with self._calls_lock:
@@ -492,6 +584,10 @@ class RacingAPISimulator:
             return Reply(401, {"detail": "Invalid credentials"}, {"WWW-Authenticate": "Basic"})
         if endpoint == "unknown":
             return Reply(404, {"detail": "Not Found"})
+        with self._holds_lock:
+            gate = self._holds.get(endpoint)
+        if gate is not None:
+            gate.enter()
         cfg = self._faults.config
         if cfg.latency_ms:
             time.sleep(cfg.latency_ms / 1000)
@@ -503,7 +599,7 @@ class RacingAPISimulator:
             return reply
         if kind == "timeout":
             time.sleep(cfg.timeout_s)
-        return self._apply_payload_fault(kind, self._real_answer(endpoint, path_args, params))
+        return self._apply_payload_fault(kind, self._real_answer(endpoint, path_args, params), params)
 
     def _real_answer(self, endpoint: str, path_args: dict, params: dict) -> Reply:
         try:
@@ -513,12 +609,15 @@ class RacingAPISimulator:
         except ApiError as err:
             return Reply(err.status, {"detail": err.detail})
 
-    def _apply_payload_fault(self, kind: str, reply: Reply) -> Reply:
+    def _apply_payload_fault(self, kind: str, reply: Reply, params: dict) -> Reply:
         if reply.status != 200 or not kind:
             return reply
         rng = self._faults.random()
-        if kind in ("null_strings", "short_page") and isinstance(reply.body, bytes):
+        if kind in ("null_strings", "short_page", "total_changes") and isinstance(reply.body, bytes):
             reply = replace(reply, body=json.loads(reply.body))   # these faults edit the payload
+        if kind == "total_changes":
+            skip = (params.get("skip") or ["0"])[-1]
+            return replace(reply, body=total_changes(reply.body, reply.kind, int(skip) if skip.isdigit() else 0))
         if kind == "truncated":
             return replace(reply, action=rng.choice(("truncate", "short_body")))
         if kind == "null_strings":

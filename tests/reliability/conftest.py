@@ -1,7 +1,8 @@
 """Fixtures and session hooks of the reliability suite (helpers live in ``rel_helpers.py``).
 
 ``make reliability`` runs the heavy scenarios (``@pytest.mark.reliability``); ``make test`` runs
-the fast subset. Each session merges its counts into ``logs/reliability_counts.json``, which
+the fast subset. Each session merges its counts into ``rel_helpers.COUNTS_FILE``
+(``benchmarks/out/reliability_counts.json``, git-ignored, or ``$DH_RELIABILITY_COUNTS``), which
 ``benchmarks/reliability_report.py`` renders as ``docs/RELIABILITY.md``.
 """
 from __future__ import annotations
@@ -20,8 +21,7 @@ for path in (HERE.parent, HERE):          # tests/ (backfill_helpers) and tests/
 
 from backfill_helpers import create_database, drop_database  # noqa: E402
 from rel_helpers import (  # noqa: E402
-    API_PASSWORD, API_USER, COUNTS_FILE, STATS, CountingFaults, RunStats, need_postgres, with_password)
-from utils.simulator import RacingAPISimulator, SimulatorConfig  # noqa: E402
+    API_PASSWORD, API_USER, COUNTS_FILE, STATS, RunStats, need_postgres, with_password)
 
 
 @pytest.fixture
@@ -54,16 +54,9 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 @pytest.fixture(scope="session")
-def simulator_server():
-    """Overrides tests/conftest.py's: same dataset (seed 42, limits off), distinctive password."""
-    sim = RacingAPISimulator(SimulatorConfig(seed=42, username=API_USER, password=API_PASSWORD,
-                                             rate_limits=False))
-    sim.fault_counter = CountingFaults(sim)
-    sim.start()
-    yield sim
-    sim.stop()
-
-
+def simulator_account() -> tuple[str, str]:
+    """tests/conftest.py's simulator, for a distinctive account (scanned for by test_zz_secrets)."""
+    return API_USER, API_PASSWORD
 
 
 @pytest.fixture

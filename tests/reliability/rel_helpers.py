@@ -1,16 +1,19 @@
 """Helpers for the reliability suite (``make reliability`` runs the heavy ones, ``make test`` the
 fast subset).
 
-Every run of this suite writes what it tried and what held to ``logs/reliability_counts.json``
-(merged per test, so the fast and the heavy runs add up); ``benchmarks/reliability_report.py``
-renders that into ``docs/RELIABILITY.md``.
+Every run of this suite writes what it tried and what held to ``reliability_counts.json`` under
+``benchmarks/out/`` (git-ignored; ``DH_RELIABILITY_COUNTS`` names another file), merged per test
+so the fast and the heavy runs add up; ``benchmarks/reliability_report.py`` renders that into
+``docs/RELIABILITY.md``. The published counters are computed from what the tests compared: rows
+against the simulator's ground truth (``check_truth``), checkpoints parsed after kills, temp
+files found.
 
-The simulator, the API client, the processes and the PostgreSQL URLs here carry *distinctive*
-secrets, so ``test_zz_secrets.py`` (run last) can scan every file the runs wrote for them.
+The simulator (tests/conftest.py's, with this folder's ``simulator_account``), the API client, the
+processes and the PostgreSQL URLs here carry *distinctive* secrets, so ``test_zz_secrets.py`` (run
+last) can scan every file the runs wrote for them.
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -25,10 +28,12 @@ TESTS = Path(__file__).resolve().parents[1]
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
-from backfill_helpers import (  # noqa: E402
-    EVENTS_SCRIPT, FAST_RETRY, PG_SERVER, REPO, create_database, drop_database, postgres_available)
-from utils.api_client import RacingAPIClient  # noqa: E402
-from utils.simulator import FaultConfig, RacingAPISimulator, SimulatorConfig  # noqa: E402
+from backfill_helpers import (  # noqa: E402,F401  (make_client: the one client helper, re-exported)
+    PG_SERVER, REPO, TruthComparison, compare_with_truth, expected_tables, ground_truth, make_client,
+    postgres_available, run_events_script)
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from reliability_report import counts_file  # noqa: E402
 
 # --- distinctive secrets (scanned for by test_zz_secrets.py) ---------------------------------------
 API_USER = "relia-user"
@@ -37,8 +42,9 @@ SUPABASE_KEY = "sbkey-R3liab1lity-eyJhbGciOiJIUzI1NiJ9-7d1a"
 PG_PASSWORD = "PgPw-R3liab1lity-c0ffee"
 SECRETS = (API_PASSWORD, SUPABASE_KEY, PG_PASSWORD)
 RATE_SCALE = "400"          # the simulator enforces no limits: pace the client up (env for processes)
+SCRIPT_ENV = {"RACING_API_RATE_SCALE": RATE_SCALE, "SUPABASE_SERVICE_KEY": SUPABASE_KEY}
 
-COUNTS_FILE = REPO / "logs" / "reliability_counts.json"
+COUNTS_FILE = counts_file()
 SESSION_START = time.time()
 CAPTURED_TEXT: list[str] = []          # stdout/stderr/exception text of every run, scanned for secrets
 
@@ -76,58 +82,11 @@ class RunStats:
         STATS.add_faults(self.nodeid, counter)
 
 
-
-
-
-
-
-
-
-
-
-# --- simulator with distinctive credentials and a fault counter -------------------------------------
-class CountingFaults:
-    """Wraps the simulator's fault picker to count the faults it injects, by kind."""
-
-    def __init__(self, sim: RacingAPISimulator):
-        self.counter: Counter = Counter()
-        self.queue: list[str] = []          # kinds to inject next, whatever the dice say
-        injector = sim._faults
-        original = injector.pick
-
-        def pick(endpoint, days):
-            kind = original(endpoint, days)
-            if self.queue and not kind:
-                kind = self.queue.pop(0)
-            if kind:
-                self.counter[kind] += 1
-            return kind
-
-        injector.pick = pick
-
-
-
-
-
-def make_client(sim, *, timeout: float = 2.0, retry=FAST_RETRY) -> RacingAPIClient:
-    return RacingAPIClient(API_USER, API_PASSWORD, base_url=sim.base_url, retry=retry,
-                           timeout=timeout, rate_scale=float(RATE_SCALE))
-
-
-def script_env(sim, overrides: dict | None = None) -> dict:
-    env = {**os.environ, "RACING_API_BASE_URL": sim.base_url, "RACING_API_USERNAME": API_USER,
-           "RACING_API_PASSWORD": API_PASSWORD, "RACING_API_RETRY_INITIAL": "0.01",
-           "RACING_API_RETRY_MAX": "0.05", "RACING_API_TIMEOUT": "3", "RACING_API_RATE_SCALE": RATE_SCALE,
-           "SUPABASE_SERVICE_KEY": SUPABASE_KEY}
-    for var in ("DATABASE_URL", "SUPABASE_DB_URL", "SUPABASE_URL"):
-        env.pop(var, None)
-    env.update(overrides or {})
-    return {k: v for k, v in env.items() if v is not None}
-
-
+# --- processes -----------------------------------------------------------------------------------------
 def start_script(argv: list[str], sim, env_overrides: dict | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(EVENTS_SCRIPT), *argv], env=script_env(sim, env_overrides),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """``scripts/backfill_events.py`` through the one launcher (``run_events_script``), with this
+    suite's pacing and a distinctive Supabase key in the environment."""
+    return run_events_script(argv, sim, env_overrides={**SCRIPT_ENV, **(env_overrides or {})})
 
 
 def finish(proc: subprocess.Popen, timeout: float = 600) -> tuple[int, str, str]:
@@ -154,14 +113,6 @@ def need_postgres() -> None:
         pytest.skip(f"PostgreSQL NOT TESTED: no server at {PG_SERVER} ({reason})")
 
 
-
-
-
-
-
-
-
-
 # --- shared checks -------------------------------------------------------------------------------------
 def days_with_races(store) -> set[str]:
     return {str(r[0])[:10] for r in store.query("SELECT DISTINCT CAST(date AS TEXT) FROM ra_races")}
@@ -186,31 +137,32 @@ def truth_races_by_day(truth) -> dict[str, set[str]]:
     return out
 
 
-def rows_in(checksum: dict) -> int:
-    return sum(n for n, _ in checksum.values())
+# --- the ground truth, cached per range for the session ------------------------------------------------
+_TRUTHS: dict[tuple, tuple] = {}
 
 
-# --- uninterrupted reference runs, cached per range for the session ----------------------------------
-_REFERENCES: dict[tuple, tuple] = {}
+def truth_for(sim, start, end, today):
+    """(expected tables, the calls of an uninterrupted fault-free run, races by day) of the
+    simulator's ground truth for ``start..end`` as served on ``today`` (cached: a 6-month range
+    takes seconds to build)."""
+    key = (start, end, today)
+    if key not in _TRUTHS:
+        truth = ground_truth(sim, start, end, today=today)
+        _TRUTHS[key] = (expected_tables(truth), truth.results_calls + truth.racecard_calls,
+                        truth_races_by_day(truth))
+    return _TRUTHS[key]
 
 
-def reference(sim, start, end, tmp_factory, *extra: str):
-    """(checksum, ideal API calls) of an uninterrupted, fault-free in-process run into SQLite."""
-    from backfill_helpers import database_checksum, open_fresh_store, run_events_inprocess
-
-    key = (start, end, extra, sim.today)
-    if key not in _REFERENCES:
-        folder = tmp_factory.mktemp("reference")
-        store = open_fresh_store(f"sqlite:///{folder}/ref.db")
-        try:
-            before = len(sim.calls())
-            argv = ["--start-date", start.isoformat(), "--end-date", end.isoformat(),
-                    "--checkpoint-file", str(folder / "ref.json"), *extra]
-            assert run_events_inprocess(store, sim, argv, client=make_client(sim)) == 0
-            _REFERENCES[key] = (database_checksum(store), len(sim.calls()) - before)
-        finally:
-            store.close()
-    return _REFERENCES[key]
+def check_truth(stats, store, expected) -> TruthComparison:
+    """Compare every row of ``store`` with the ground truth, publish ``rows_compared`` and
+    ``rows_lost_or_changed`` from that comparison, then assert that nothing was lost or changed."""
+    comparison = compare_with_truth(store, expected)
+    stats.add("rows_compared", comparison.compared)
+    stats.add("rows_lost_or_changed", comparison.rows_lost_or_changed)
+    assert comparison.rows_lost_or_changed == 0, (
+        f"{comparison.lost} rows lost, {comparison.changed} changed, {comparison.extra} extra of "
+        f"{comparison.compared}: " + "; ".join(comparison.examples))
+    return comparison
 
 
 def exit_code_of(fn, capsys) -> tuple[int, str]:

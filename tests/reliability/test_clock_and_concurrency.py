@@ -6,11 +6,11 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from backfill_helpers import database_checksum, open_fresh_store, run_events_inprocess
-from rel_helpers import finish, make_client, one_line, reference, rows_in, run_script, start_script
+from backfill_helpers import open_fresh_store, run_events_inprocess
+from rel_helpers import (
+    API_PASSWORD, API_USER, check_truth, finish, make_client, one_line, start_script, truth_for)
 from utils.backfill import DayData, build_write_unit
 from utils.simulator import RacingAPISimulator, SimulatorConfig
-from rel_helpers import API_PASSWORD, API_USER
 
 TODAY = date.today()
 
@@ -89,36 +89,48 @@ def test_after_midnight_races_keep_their_local_date(off_dt, simulator, tmp_path,
 
 # --- 8. concurrency ---------------------------------------------------------------------------------
 def test_two_runs_on_one_checkpoint_the_second_refuses(simulator, tmp_path, stats):
+    """The second run starts while the first is provably mid-run: the first holds its lock and
+    waits on a results call the simulator holds back (no sleep decides the overlap)."""
     db = f"sqlite:///{tmp_path}/one.db"
     open_fresh_store(db).close()
     start = TODAY - timedelta(days=80)
     argv = ["--start-date", start.isoformat(), "--end-date", (start + timedelta(days=10)).isoformat(),
             "--database-url", db, "--checkpoint-file", str(tmp_path / "same.json"), "--quiet"]
-    first, second = start_script(argv, simulator), start_script(argv, simulator)
-    results = sorted([finish(first, 300), finish(second, 300)], key=lambda r: r[0])
-    (code_a, _, err_a), (code_b, _, err_b) = results
+    hold = simulator.hold("results")
+    first = start_script(argv, simulator, {"RACING_API_TIMEOUT": "120"})
+    try:
+        assert hold.wait_for(1, timeout=120), "the first run never reached its first results call"
+        code_b, _, err_b = finish(start_script(argv, simulator), 300)
+    finally:
+        hold.release()
+    code_a, _, err_a = finish(first, 300)
     assert (code_a, code_b) == (0, 3), (err_a, err_b)
     assert "another backfill" in one_line(err_b)
     stats.add("concurrent_runs", 2)
 
 
 @pytest.mark.reliability
-def test_two_runs_same_database_overlapping_ranges(any_url, simulator, tmp_path, stats, tmp_path_factory):
+def test_two_runs_same_database_overlapping_ranges(any_url, simulator, tmp_path, stats):
+    """Both runs are provably running at once: each waits on a results call the simulator holds
+    back until both have arrived; then they write their overlapping days concurrently."""
     start = TODAY - timedelta(days=100)
     a_end, b_start, end = start + timedelta(days=30), start + timedelta(days=15), start + timedelta(days=45)
-    ref_checksum, _ = reference(simulator, start, end, tmp_path_factory)
+    expected, _, _ = truth_for(simulator, start, end, TODAY)
     open_fresh_store(any_url).close()
-    procs = [start_script(["--start-date", s.isoformat(), "--end-date", e.isoformat(), "--database-url",
-                           any_url, "--checkpoint-file", str(tmp_path / f"{n}.json"), "--quiet"], simulator)
-             for n, s, e in (("a", start, a_end), ("b", b_start, end))]
+    hold = simulator.hold("results")
+    try:
+        procs = [start_script(["--start-date", s.isoformat(), "--end-date", e.isoformat(), "--database-url",
+                               any_url, "--checkpoint-file", str(tmp_path / f"{n}.json"), "--quiet"],
+                              simulator, {"RACING_API_TIMEOUT": "120"})
+                 for n, s, e in (("a", start, a_end), ("b", b_start, end))]
+        assert hold.wait_for(2, timeout=120), "the two runs were never in flight together"
+    finally:
+        hold.release()
     outcomes = [finish(p, 600) for p in procs]
     assert [o[0] for o in outcomes] == [0, 0], [o[2] for o in outcomes]
     store = open_fresh_store(any_url)
     try:
-        final = database_checksum(store)
-        assert final == ref_checksum                         # no duplicates, no lost updates
         stats.add("concurrent_runs", 2)
-        stats.add("rows_compared", rows_in(final))
-        stats.add("rows_lost_or_changed", 0)
+        check_truth(stats, store, expected)                # no duplicates, no lost updates
     finally:
         store.close()
