@@ -8,16 +8,15 @@ error log, spread over a year boundary so the heatmap has two bands.
 from __future__ import annotations
 
 import json
-import os
 import random
 import subprocess
 import sys
-import uuid
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
+import pg_databases
 from utils import report
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,7 +27,6 @@ RACECARD_ONLY_DAY = date(2024, 2, 7)
 NO_RUNNERS_DAY = date(2024, 2, 12)
 ERROR_DAY = date(2024, 2, 20)
 PROFILE_STATUSES = ("ok", "not_found", None)               # None = pending (key left out)
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
 
 
 # --- building the database -----------------------------------------------------------------------
@@ -96,35 +94,17 @@ def sqlite_url(tmp_path_factory):
     return url
 
 
-def _postgres_admin():
-    """An autocommit admin connection, or a loud skip (a failure under REQUIRE_POSTGRES=1)."""
-    try:
-        import psycopg
-
-        return psycopg.connect(PG_ADMIN, autocommit=True)
-    except Exception as exc:  # noqa: BLE001 - any reason to be unreachable means the same here
-        message = f"PostgreSQL at 127.0.0.1:5432 unreachable ({exc}); PostgreSQL report test NOT run"
-        if os.environ.get("REQUIRE_POSTGRES") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
 @pytest.fixture(scope="module")
 def postgres_url():
-    admin = _postgres_admin()
-    name = f"dh_report_{uuid.uuid4().hex[:10]}"
-    admin.execute(f"CREATE DATABASE {name}")
-    url = f"postgresql://postgres@127.0.0.1:5432/{name}"
-    try:
+    """A fresh database on the shared test server (tests/pg_databases.py: ``DH_TEST_POSTGRES``, a
+    loud skip when unreachable, a failure under REQUIRE_POSTGRES=1), filled once, dropped after."""
+    with pg_databases.temporary_database("dh_report") as url:
         store = _open(url)
         try:
             fill(store)
         finally:
             store.close()
         yield url
-    finally:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -477,7 +477,7 @@ PARSERS = [t.text, t.lower, t.upper, t.joined, t.parse_decimal, t.parse_int, t.p
            lambda v: t.race_currency(v, "gb"), lambda v: t.race_currency("$5", v)]
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(value=WEIRD)
 def test_parsers_never_raise_and_stay_in_range(value):
     for parse in PARSERS:

@@ -340,7 +340,8 @@ def test_result_currency_from_prize_symbol_else_region(prize, region, currency):
     (lambda: racecard(runners=[card_runner(horse_id=None)]), "horse_id"),
 ])
 def test_racecard_without_keys_is_a_bad_response(build, field):
-    with pytest.raises(BadResponseError):
+    """Refused for the key that is missing, and the message names it."""
+    with pytest.raises(BadResponseError, match=rf"without '{field}'"):
         racecard_to_rows(build())
 
 
