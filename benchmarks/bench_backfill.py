@@ -305,7 +305,7 @@ def bench_calls(b: Bench, today: date, days: int) -> None:
         sim.reset_calls()
         second = EventsBackfill(client=client, store=store, request=request,
                                 checkpoint=Checkpoint.load(cp_path), errors=ErrorLog.load(err_path),
-                                progress=StopAfter(10 ** 9, StopFlag()), today=today)
+                                progress=StopAfter(10 ** 9, StopFlag()), today=today, resume=True)
         second.run()
         second_calls = data_calls(sim.calls())
         done = Checkpoint.load(cp_path).completed

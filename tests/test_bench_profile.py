@@ -35,7 +35,7 @@ def test_stages_take_the_innermost_marker(summary):
     assert summary.samples == 100
     assert stages["transform (payload -> typed rows)"] == 30
     assert stages["row preparation (dedupe, merge, sort)"] == 10
-    assert stages["database write (SQL, COPY, commit)"] == 40
+    assert stages["database write (the apply call)"] == 40
     assert stages["HTTP and JSON (fetch threads)"] == 15
     assert stages["checkpoint and progress"] == 5
     assert sum(stages.values()) == summary.samples

@@ -10,12 +10,20 @@ from utils.entity_extractor import extract_entities, merge_units, runner_entitie
 from utils.schema import TABLES
 
 
+
+def unobserved(unit: dict) -> dict:
+    """The unit without the observation column (checked on its own in test_entity_extractor)."""
+    from utils.schema import OBSERVED
+
+    return {t: [{c: v for c, v in r.items() if c != OBSERVED} for r in rows] for t, rows in unit.items()}
+
+
 def by_id(rows: list[dict], key: str = "id") -> dict[str, dict]:
     return {row[key]: row for row in rows}
 
 
 def test_racecard_runner_gives_every_entity():
-    unit = extract_entities(racecards=[racecard()])
+    unit = unobserved(extract_entities(racecards=[racecard()]))
     assert unit["ra_mst_jockeys"] == [{"id": "jky_77", "name": "Ó Dubhghaill"}]
     assert unit["ra_mst_trainers"] == [{"id": "trn_1234", "name": "Joseph Patrick O'Brien",
                                         "location": "Owning Hill, Co Kilkenny"}]
@@ -54,7 +62,7 @@ def test_dedupe_and_merge_never_erase_values():
     card = racecard(runners=[card_runner(), card_runner(horse_id="hrs_2", horse="Other", jockey_id="jky_77",
                                                         jockey="")])
     res = result(runners=[result_runner(trainer="J P O'Brien", breeder="")])
-    unit = extract_entities(racecards=[card], results=[res])
+    unit = unobserved(extract_entities(racecards=[card], results=[res]))
     assert unit["ra_mst_jockeys"] == [{"id": "jky_77", "name": "Ó Dubhghaill"}]
     trainer = unit["ra_mst_trainers"][0]
     assert trainer == {"id": "trn_1234", "name": "J P O'Brien", "location": "Owning Hill, Co Kilkenny"}
@@ -109,3 +117,17 @@ def test_extraction_never_raises_on_weird_values(value):
         for table, rows in unit.items():
             for row in rows:
                 assert set(row) <= set(TABLES[table].columns)
+
+
+def test_every_entity_row_carries_its_races_observation():
+    """``<off in UTC>|<race id>|<r or c>``: the newest observation wins in the stores."""
+    from utils.schema import OBSERVED
+
+    card, res = racecard(), result()
+    unit = extract_entities(racecards=[card], results=[res])
+    for table, rows in unit.items():
+        for row in rows:
+            assert row[OBSERVED].endswith("|r"), (table, row)   # the result outranks the racecard
+    (jockey,) = extract_entities(racecards=[card])["ra_mst_jockeys"]
+    assert jockey[OBSERVED].split("|")[1:] == [str(card["race_id"]), "c"]
+    assert jockey[OBSERVED] < unit["ra_mst_jockeys"][0][OBSERVED]

@@ -602,10 +602,10 @@ def test_rest_retries_5xx_and_timeouts_then_succeeds(fake):
         assert [r.status for r in fake.requests] == [503, 503, 200]
         fake.stall_next(1, 1.5)
         store.write_unit({"ra_mst_jockeys": [{"id": "j2", "name": "B"}]})
-    stalled, retried = fake.requests[3], fake.requests[4]
-    assert stalled.body == retried.body and retried.status == 200   # the timed-out call was re-sent
-    assert len(fake.requests) == 5
-    assert store.table_count("ra_mst_jockeys") == 2
+        stalled, retried = fake.requests[3], fake.requests[4]
+        assert stalled.body == retried.body and retried.status == 200   # the timed-out call was re-sent
+        assert len(fake.requests) == 5
+        assert store.table_count("ra_mst_jockeys") == 2
 
 
 def test_rest_gives_up_with_a_connection_error(fake):

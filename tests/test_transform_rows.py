@@ -60,6 +60,14 @@ def card_runner(**over) -> dict:
     return runner
 
 
+
+def unobserved(unit: dict) -> dict:
+    """The unit without the observation column (checked on its own in test_entity_extractor)."""
+    from utils.schema import OBSERVED
+
+    return {t: [{c: v for c, v in r.items() if c != OBSERVED} for r in rows] for t, rows in unit.items()}
+
+
 def racecard(**over) -> dict:
     race = {
         "race_id": "rac_11223344", "course": "Kempton (AW)", "course_id": "crs_2592", "date": "2025-10-07",
@@ -422,7 +430,7 @@ def by_key(rows: list[dict], key: str = "id") -> dict:
 
 
 def test_entities_from_a_racecard():
-    unit = extract_entities([racecard()], [])
+    unit = unobserved(extract_entities([racecard()], []))
     check_unit(unit)
     assert unit["ra_mst_jockeys"] == [{"id": "jky_77", "name": "Ó Dubhghaill"}]
     assert unit["ra_mst_trainers"] == [{"id": "trn_1234", "name": "Joseph Patrick O'Brien",
@@ -464,7 +472,8 @@ def test_merging_never_replaces_a_value_with_a_gap(order):
     card = racecard()
     bare = result(runners=[result_runner(jockey="", trainer="-", owner=None, horse="", sire="",
                                          dam_id="")])
-    unit = extract_entities([card], [bare]) if order == "cards_first" else extract_entities([], [bare, card])
+    unit = unobserved(extract_entities([card], [bare]) if order == "cards_first"
+                      else extract_entities([], [bare, card]))
     horse = by_key(unit["ra_mst_horses"])["hrs_30429137"]
     assert horse["name"] == "Create (IRE)" and horse["dob"] == date(2021, 3, 14)
     assert horse["breeder"] == "Dáiríre Stud" and horse["dam_id"] == "dam_5052413"

@@ -204,7 +204,11 @@ class EventsBackfill:
 
     def __init__(self, *, client: Any, store: Any, request: EventsRequest, checkpoint: Checkpoint,
                  errors: ErrorLog, progress: Progress, today: date,
-                 stop: StopFlag | None = None, clock: Callable[[], datetime] | None = None):
+                 stop: StopFlag | None = None, clock: Callable[[], datetime] | None = None,
+                 resume: bool = False):
+        """``resume``: skip the days the database already holds for this request (a fresh run,
+        or an incremental one, fetches every day of its range again)."""
+        self.resume = resume
         self.client = client
         self.store = store
         self.request = request
@@ -229,7 +233,8 @@ class EventsBackfill:
     def run(self) -> dict[str, int]:
         """Process every pending day; returns run totals. Raises critical errors unchanged."""
         totals = {"days": 0, "failed_days": 0, "races": 0, "runners": 0}
-        self.checkpoint.completed = committed_days(self.store, self.request, self.today)
+        self.checkpoint.completed = (committed_days(self.store, self.request, self.today)
+                                     if self.resume else set())
         self._init_stats()
         self.checkpoint.save()   # proves the checkpoint is writable before any data is written
         use_one_malloc_arena()   # before the fetch threads start (see utils/memory.py)

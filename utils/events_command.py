@@ -199,13 +199,13 @@ def run_events(args: argparse.Namespace, ctx, *, install_signals: bool = True) -
     with RunLock(files.lock):
         checkpoint, errors = _prepare_checkpoint(request, files, args.resume)
         checkpoint.database = getattr(ctx.store, "display", None)
-        checkpoint.completed = committed_days(ctx.store, request, ctx.today)
+        checkpoint.completed = committed_days(ctx.store, request, ctx.today) if args.resume else set()
         _announce(request, checkpoint, ctx.today, getattr(ctx.store, "display", "the database"))
         progress = ConsoleProgress(len(list(planning.days_between(request.start, request.end)))
                                    - len(checkpoint.completed), quiet=getattr(args, "quiet", False))
         backfill = EventsBackfill(client=ctx.client, store=ctx.store, request=request,
                                   checkpoint=checkpoint, errors=errors, progress=progress,
-                                  today=ctx.today, stop=stop)
+                                  today=ctx.today, stop=stop, resume=bool(args.resume))
         try:
             totals = backfill.run()
         finally:
