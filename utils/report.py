@@ -16,7 +16,7 @@ from typing import Any
 
 from utils.checkpoint import ErrorLog, atomic_write_json
 from utils.cli import LOGS_DIR
-from utils.planning import days_between
+from utils.planning import days_between, uk_today
 from utils.verification import NO_RACING_DAYS, ranges as date_ranges
 
 # The events backfill's default error log (utils.events_command.DEFAULT_ERROR_LOG; not imported from
@@ -141,7 +141,7 @@ def default_range(store: Any, today: date) -> tuple[date, date]:
 def collect(store: Any, start: date, end: date, *, error_log_path: Path | None = DEFAULT_ERROR_LOG,
             today: date | None = None) -> ReportData:
     """Every figure of the report for ``start``..``end`` from any store (its named reads)."""
-    today = today or date.today()
+    today = today or uk_today()
     day_rows = [_values(r, _DAY_COLUMNS) for r in store.read("report_days", start=start, end=end)]
     people_rows = [_values(r, _PEOPLE_COLUMNS) for r in store.read("report_people", start=start, end=end)]
     failed = _error_days(error_log_path, start, end)

@@ -43,7 +43,7 @@ from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from utils.planning import SPEC_RATE_LIMITS
+from utils.planning import SPEC_RATE_LIMITS, uk_today
 from utils.simulator_data import RACECARDS_FROM, Dataset
 
 log = logging.getLogger(__name__)
@@ -491,7 +491,7 @@ class RacingAPISimulator:
     # today: None in the config means "the real date, evaluated per request"
     @property
     def today(self) -> date:
-        return self._today or date.today()
+        return self._today or uk_today()
 
     @today.setter
     def today(self, value: date | None) -> None:
