@@ -30,8 +30,9 @@ def run(sim, script: str, argv: list[str], env: dict) -> subprocess.CompletedPro
                           capture_output=True, text=True, timeout=300, cwd=REPO)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def databases():
+    """Three fresh, migrated databases for one test."""
     names = [create_database("dh_rest_cmd") for _ in range(3)]
     urls = [server_url(n) for n in names]
     for url in urls:
@@ -42,7 +43,7 @@ def databases():
         drop_database(name)
 
 
-def _session(sim, direct_url: str, rest_env: dict, tmp_path, label: str) -> dict[str, object]:
+def _session(sim, direct_url: str, rest_env: dict, tmp_path, label: str, fake=None) -> dict[str, object]:
     """Every command once, for one way of reaching the database; their outputs."""
     def go(script, *argv):
         where = [] if rest_env else ["--database-url", direct_url]
@@ -53,7 +54,10 @@ def _session(sim, direct_url: str, rest_env: dict, tmp_path, label: str) -> dict
     dates = ["--start-date", START.isoformat(), "--end-date", END.isoformat()]
     out["init"] = go("init_db")
     out["masters"] = go("backfill_masters", "--region-codes", "gb", "ire")
+    before = len(fake.requests) if fake else 0
     out["events"] = go("backfill_events", *dates, "--checkpoint-file", checkpoint, "--quiet")
+    if fake:
+        out["events_requests"] = fake.requests[before:]
     out["status"] = go("backfill_events", *dates, "--checkpoint-file", checkpoint, "--check-status")
     out["resume"] = go("backfill_events", "--resume", "--checkpoint-file", checkpoint, "--quiet")
     out["incremental"] = go("backfill_events", "--incremental", "--quiet",
@@ -82,9 +86,9 @@ def test_every_command_over_rest_gives_the_direct_paths_tables_and_output(sim, d
     direct_url, rest_url, _ = databases
     with PostgrestFake(rest_url) as fake:
         rest_env = {"SUPABASE_URL": fake.url, "SUPABASE_SERVICE_KEY": DEFAULT_KEY}
-        over_rest = _session(sim, rest_url, rest_env, tmp_path, "rest")
-        writes = fake.calls("ra_apply_day")
+        over_rest = _session(sim, rest_url, rest_env, tmp_path, "rest", fake)
         statuses = {r.status for r in fake.requests}
+    events_requests = over_rest.pop("events_requests")
     direct = _session(sim, direct_url, {}, tmp_path, "direct")
 
     for name, result in over_rest.items():
@@ -94,9 +98,10 @@ def test_every_command_over_rest_gives_the_direct_paths_tables_and_output(sim, d
     assert over_rest["events"].returncode == 0 and over_rest["resume"].returncode == 0
     assert "Supabase REST" in over_rest["init"].stdout + over_rest["init"].stderr
     assert statuses == {200}
-    # one request per day: the events run, the incremental run and backfill_all each write days
-    per_run_days = [DAYS, DAYS]
-    assert len(writes) >= sum(per_run_days) and all(len(w.body["p_unit"]) for w in writes[:DAYS])
+    # the events run: one request per day, plus its reads (schema check, committed days)
+    writes = [r for r in events_requests if r.function == "ra_apply_day"]
+    assert len(writes) == DAYS and all(w.body["p_unit"].get("ra_runners") for w in writes)
+    assert len(events_requests) <= DAYS + 3, [r.function for r in events_requests]
 
     drop = ("Database", "database", "PostgreSQL", "Supabase", "checkpoint", "Previous", "report",
             "written", "took", "s)", "ETA", "elapsed")
