@@ -15,6 +15,7 @@ What it implements:
   conflicts, 500 otherwise); a lost database connection -> 503.
 - ``apikey`` + ``Authorization: Bearer`` must both carry the key, else 401.
 - anything else -> 404 (the project's REST store only calls functions).
+- ``max_body``: a request body over it gets 413, as Supabase's gateway answers a too-large body.
 - fault injection: ``fail_next(n, status)`` answers the next n requests with that status,
   ``stall_next(n, seconds)`` sleeps before answering (client timeouts).
 - every request is recorded in ``requests`` (method, path, function, headers, body, status, and
@@ -69,6 +70,7 @@ class PostgrestFake:
         self._local = threading.local()
         self._connections: list[psycopg.Connection] = []
         self._server: ThreadingHTTPServer | None = None
+        self.max_body: int | None = None
 
     # --- control ---------------------------------------------------------------------------------
     def start(self) -> "PostgrestFake":
@@ -111,6 +113,7 @@ class PostgrestFake:
             self._stall.extend([seconds] * n)
 
     def reset(self) -> None:
+        self.max_body = None
         with self.lock:
             self.requests.clear()
             self._fail.clear()
@@ -208,6 +211,8 @@ class _Handler(BaseHTTPRequestHandler):
             rec.status = status
             self._reply(status, payload)
 
+        if fake.max_body is not None and length > fake.max_body:
+            return reply(413, {"message": "Payload Too Large"})
         if fail:
             return reply(fail, {"code": "", "message": f"injected HTTP {fail}", "details": None,
                                 "hint": None})

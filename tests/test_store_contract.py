@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import threading
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -593,6 +594,32 @@ def test_rest_writes_a_day_in_one_request_with_named_arguments(fake):
     assert set(call.body) == {"p_unit", "p_day", "p_regions", "p_sources"}
     assert call.body["p_day"] == "2024-05-01" and call.body["p_sources"] == ["results"]
     assert len(call.body["p_unit"]["ra_runners"]) == 40
+
+
+def test_rest_day_too_large_for_one_body_goes_in_parts_and_one_final_call(fake):
+    unit, mark = result_unit(60), DayMark(DAY, ("gb",), ("results",))
+    with _rest(fake) as store:
+        store.write_unit(unit, mark)
+        whole = len(json.dumps(fake.requests[0].body))
+        _truncate(fake.database_url)
+        fake.reset()
+        fake.max_body = whole // 3
+        counts = store.write_unit(unit, mark)
+        functions = [(r.function, r.status) for r in fake.requests]
+        assert functions[0] == ("ra_apply_day", 413)
+        assert functions[-1] == ("ra_apply_parts", 200)
+        staged = [f for f in functions if f[0] == "ra_stage_part"]
+        assert len(staged) >= 3 and all(status in (200, 413) for _, status in staged)
+        assert counts["ra_runners"].inserted == 60
+        assert store.table_count("ra_runners") == 60
+        assert store.read("committed_days", start=DAY, end=DAY)[0]["runners"] == 60
+    from utils.stores.postgres_store import PostgresStore
+
+    with PostgresStore(fake.database_url) as direct:
+        assert direct.query("SELECT count(*) FROM ra_apply_parts")[0][0] == 0   # nothing left
+        stored = direct.query("SELECT horse_id, position, sp FROM ra_runners ORDER BY horse_id")
+    assert stored == [(r["horse_id"], r["position"], r["sp"])
+                      for r in sorted(unit["ra_runners"], key=lambda r: r["horse_id"])]
 
 
 def test_rest_retries_5xx_and_timeouts_then_succeeds(fake):

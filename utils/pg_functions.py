@@ -27,6 +27,11 @@ SCHEMA_FUNCTION = "ra_schema_state"
 # The parameters of ra_apply_day, in order (named in every call: PostgREST requires it).
 APPLY_PARAMS = (("p_unit", "jsonb"), ("p_day", "date"), ("p_regions", "text"), ("p_sources", "text[]"))
 SERVICE_ROLE = "service_role"      # the role Supabase's service key runs as
+# A day too large for one request body goes to the database in parts (ra_stage_part), then one
+# final call (ra_apply_parts) applies them together: still one transaction for the day's rows.
+STAGE_FUNCTION = "ra_stage_part"
+APPLY_PARTS_FUNCTION = "ra_apply_parts"
+PARTS_TABLE = "ra_apply_parts"
 
 
 def _table_block(table: Table) -> str:
@@ -95,6 +100,46 @@ END;
 $fn$;"""
 
 
+def render_parts_functions() -> list[str]:
+    """The staging table and the two functions of a day sent in parts."""
+    table = f"""CREATE TABLE IF NOT EXISTS {PARTS_TABLE} (
+  batch text NOT NULL,
+  part integer NOT NULL,
+  payload jsonb NOT NULL,
+  staged_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (batch, part)
+);"""
+    stage = f"""CREATE OR REPLACE FUNCTION {STAGE_FUNCTION}(p_batch text, p_part integer, p_unit jsonb)
+RETURNS jsonb LANGUAGE sql VOLATILE AS $fn$
+  -- one part of a day's unit, kept until ra_apply_parts applies the whole day
+  INSERT INTO {PARTS_TABLE} (batch, part, payload) VALUES (p_batch, p_part, p_unit)
+  ON CONFLICT (batch, part) DO UPDATE SET payload = excluded.payload, staged_at = now()
+  RETURNING jsonb_build_object('staged', p_part)
+$fn$;"""
+    apply = f"""CREATE OR REPLACE FUNCTION {APPLY_PARTS_FUNCTION}(p_batch text, p_day date DEFAULT NULL,
+  p_regions text DEFAULT NULL, p_sources text[] DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql VOLATILE AS $fn$
+-- the staged parts joined table by table (in part order) and applied as one unit, in this one
+-- statement; the parts are removed in the same transaction, with those of the same write's earlier
+-- attempts (batch "<write>.<attempt>") and any left by a crash a day ago
+DECLARE
+  v_unit jsonb;
+  v_counts jsonb;
+BEGIN
+  SELECT coalesce(jsonb_object_agg(tbl, rows_of), '{{}}'::jsonb) INTO v_unit
+  FROM (SELECT e.key AS tbl, jsonb_agg(r.elem ORDER BY p.part, r.ord) AS rows_of
+        FROM {PARTS_TABLE} p, jsonb_each(p.payload) e, jsonb_array_elements(e.value) WITH ORDINALITY r(elem, ord)
+        WHERE p.batch = p_batch GROUP BY e.key) joined;
+  v_counts := {APPLY_FUNCTION}(p_unit => v_unit, p_day => p_day, p_regions => p_regions,
+                                p_sources => p_sources);
+  DELETE FROM {PARTS_TABLE} WHERE batch LIKE split_part(p_batch, '.', 1) || '.%'
+    OR staged_at < now() - interval '1 day';
+  RETURN v_counts;
+END;
+$fn$;"""
+    return [table, stage, apply]
+
+
 def _pg_sql(read: Read) -> str:
     return re.sub(r"(?<![:\w]):(\w+)", r"p_\1", read.sql)
 
@@ -132,7 +177,8 @@ def function_signatures() -> list[str]:
     """``name(types)`` of every function the migration creates (for grants)."""
     apply = f"{APPLY_FUNCTION}({', '.join(kind for _, kind in APPLY_PARAMS)})"
     reads = [f"{r.function}({', '.join(PG_TYPES[k] for _, k in r.params)})" for r in READS.values()]
-    return [apply, f"{SCHEMA_FUNCTION}()", *reads]
+    parts = [f"{STAGE_FUNCTION}(text, integer, jsonb)", f"{APPLY_PARTS_FUNCTION}(text, date, text, text[])"]
+    return [apply, *parts, f"{SCHEMA_FUNCTION}()", *reads]
 
 
 def _grants() -> str:
@@ -173,6 +219,7 @@ def render_merge_migration() -> str:
         "\n".join(columns),
         *_render_table(BACKFILL_DAYS, PG_TYPES, None, None, BACKFILL_DAYS.columns),
         render_apply_function(),
+        *render_parts_functions(),
         render_schema_function(),
         *(render_read_function(read) for read in READS.values()),
         _grants(),

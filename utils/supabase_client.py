@@ -18,6 +18,7 @@ function called the same way, and the schema check is ``ra_schema_state``. One H
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import httpx
@@ -28,16 +29,22 @@ from tenacity import (retry, retry_if_exception, stop_after_attempt, wait_expone
 from utils.errors import (ConfigError, SchemaOutOfDateError, StoreAuthError, StoreConnectionError,
                           StoreError)
 from utils.migrations import REST_HINT
-from utils.pg_functions import APPLY_FUNCTION, SCHEMA_FUNCTION
+from utils.pg_functions import APPLY_FUNCTION, APPLY_PARTS_FUNCTION, SCHEMA_FUNCTION, STAGE_FUNCTION
 from utils.stores.base import DayMark, Prepared, Store, WriteCounts, scrub, unit_json
 
 UNKNOWN_FUNCTION = "PGRST202"                    # PostgREST: no such function in the schema cache
+TOO_LARGE = 413                                  # the gateway refused the request body
+MAX_PARTS = 64
 _DATA_ERROR_CLASSES = ("21", "22", "23", "42")   # SQLSTATE classes no retry can fix
 
 
 class RestQueryUnsupported(StoreError, ConfigError, NotImplementedError):
     """Arbitrary SQL over REST: point SUPABASE_DB_URL at the database instead. A StoreError (what
     every caller of Store.query handles) and a ConfigError (critical: the fix is configuration)."""
+
+
+class _TooLarge(StoreError):
+    """HTTP 413: the request body is over the gateway's limit (the caller splits the day)."""
 
 
 class HTTPFailure(Exception):
@@ -104,6 +111,8 @@ class SupabaseReferenceClient(Store):
             text = scrub(str(exc), self._key)
             if exc.status in (401, 403):
                 raise StoreAuthError(f"Supabase REST refused the service key ({what}): {text}") from None
+            if exc.status == TOO_LARGE:
+                raise _TooLarge(text) from None
             if exc.code == UNKNOWN_FUNCTION:
                 raise SchemaOutOfDateError(f"Database schema is behind: the database has no function "
                                            f"for {what} ({text}); {REST_HINT}") from None
@@ -122,13 +131,37 @@ class SupabaseReferenceClient(Store):
 
     # --- writes ---------------------------------------------------------------------------------
     def _write_prepared(self, prepared: Prepared, mark: DayMark | None) -> dict[str, WriteCounts]:
-        """One request: ``POST /rpc/ra_apply_day`` with the day's rows and its mark."""
-        params = {"p_unit": json.loads(unit_json(prepared)),
-                  "p_day": mark.day.isoformat() if mark else None,
+        """One request: ``POST /rpc/ra_apply_day`` with the day's rows and its mark. A day too
+        large for one request body (413) goes in parts, then one final call applies them all."""
+        unit = json.loads(unit_json(prepared))
+        marked = {"p_day": mark.day.isoformat() if mark else None,
                   "p_regions": mark.regions_text if mark else None,
                   "p_sources": list(mark.sources) if mark else None}
-        counts = self._rpc("write of a day", APPLY_FUNCTION, params)
+        try:
+            counts = self._rpc("write of a day", APPLY_FUNCTION, {"p_unit": unit, **marked})
+        except _TooLarge:
+            counts = self._write_in_parts(unit, marked)
         return {table: WriteCounts(*numbers) for table, numbers in counts.items()}
+
+    def _write_in_parts(self, unit: dict[str, list], marked: dict[str, Any]) -> dict:
+        """Stage the unit in ever smaller parts until each fits, then apply them in one call."""
+        rows = [(table, row) for table, table_rows in unit.items() for row in table_rows]
+        write, parts = uuid.uuid4().hex, 2
+        while parts <= MAX_PARTS:
+            batch = f"{write}.{parts}"          # ra_apply_parts removes every attempt's parts
+            size = -(-len(rows) // parts)
+            try:
+                for number, start in enumerate(range(0, len(rows), size)):
+                    part: dict[str, list] = {}
+                    for table, row in rows[start:start + size]:
+                        part.setdefault(table, []).append(row)
+                    self._rpc("a part of a day", STAGE_FUNCTION,
+                              {"p_batch": batch, "p_part": number, "p_unit": part})
+            except _TooLarge:
+                parts *= 2
+                continue
+            return self._rpc("write of a day's parts", APPLY_PARTS_FUNCTION, {"p_batch": batch, **marked})
+        raise StoreError(f"Supabase REST refused the day's rows even in {MAX_PARTS} parts (HTTP 413)")
 
     # --- reads ----------------------------------------------------------------------------------
     def _read(self, read, params) -> list[dict]:

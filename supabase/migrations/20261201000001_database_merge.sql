@@ -220,6 +220,44 @@ EXCEPTION WHEN OTHERS THEN
 END;
 $fn$;
 
+CREATE TABLE IF NOT EXISTS ra_apply_parts (
+  batch text NOT NULL,
+  part integer NOT NULL,
+  payload jsonb NOT NULL,
+  staged_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (batch, part)
+);
+
+CREATE OR REPLACE FUNCTION ra_stage_part(p_batch text, p_part integer, p_unit jsonb)
+RETURNS jsonb LANGUAGE sql VOLATILE AS $fn$
+  -- one part of a day's unit, kept until ra_apply_parts applies the whole day
+  INSERT INTO ra_apply_parts (batch, part, payload) VALUES (p_batch, p_part, p_unit)
+  ON CONFLICT (batch, part) DO UPDATE SET payload = excluded.payload, staged_at = now()
+  RETURNING jsonb_build_object('staged', p_part)
+$fn$;
+
+CREATE OR REPLACE FUNCTION ra_apply_parts(p_batch text, p_day date DEFAULT NULL,
+  p_regions text DEFAULT NULL, p_sources text[] DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql VOLATILE AS $fn$
+-- the staged parts joined table by table (in part order) and applied as one unit, in this one
+-- statement; the parts are removed in the same transaction, with those of the same write's earlier
+-- attempts (batch "<write>.<attempt>") and any left by a crash a day ago
+DECLARE
+  v_unit jsonb;
+  v_counts jsonb;
+BEGIN
+  SELECT coalesce(jsonb_object_agg(tbl, rows_of), '{}'::jsonb) INTO v_unit
+  FROM (SELECT e.key AS tbl, jsonb_agg(r.elem ORDER BY p.part, r.ord) AS rows_of
+        FROM ra_apply_parts p, jsonb_each(p.payload) e, jsonb_array_elements(e.value) WITH ORDINALITY r(elem, ord)
+        WHERE p.batch = p_batch GROUP BY e.key) joined;
+  v_counts := ra_apply_day(p_unit => v_unit, p_day => p_day, p_regions => p_regions,
+                                p_sources => p_sources);
+  DELETE FROM ra_apply_parts WHERE batch LIKE split_part(p_batch, '.', 1) || '.%'
+    OR staged_at < now() - interval '1 day';
+  RETURN v_counts;
+END;
+$fn$;
+
 CREATE OR REPLACE FUNCTION ra_schema_state()
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $fn$
 DECLARE
@@ -339,6 +377,10 @@ BEGIN
   IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'service_role') THEN
     REVOKE EXECUTE ON FUNCTION ra_apply_day(jsonb, date, text, text[]) FROM PUBLIC;
     GRANT EXECUTE ON FUNCTION ra_apply_day(jsonb, date, text, text[]) TO service_role;
+    REVOKE EXECUTE ON FUNCTION ra_stage_part(text, integer, jsonb) FROM PUBLIC;
+    GRANT EXECUTE ON FUNCTION ra_stage_part(text, integer, jsonb) TO service_role;
+    REVOKE EXECUTE ON FUNCTION ra_apply_parts(text, date, text, text[]) FROM PUBLIC;
+    GRANT EXECUTE ON FUNCTION ra_apply_parts(text, date, text, text[]) TO service_role;
     REVOKE EXECUTE ON FUNCTION ra_schema_state() FROM PUBLIC;
     GRANT EXECUTE ON FUNCTION ra_schema_state() TO service_role;
     REVOKE EXECUTE ON FUNCTION ra_committed_days(date, date) FROM PUBLIC;
