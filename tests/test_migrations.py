@@ -197,3 +197,23 @@ def test_init_db_script_errors_are_one_line_with_exit_codes():
     assert down.returncode == 3 and "Secret99" not in down.stderr + down.stdout
     assert "Traceback" not in down.stderr and len(down.stderr.splitlines()) == 1
     assert init_db("--check-rendered").returncode == 0
+
+
+def test_a_database_without_the_merge_function_is_schema_behind_exit_3(fresh_postgres_db):
+    """A database migrated before the merge migration (no ra_apply_day): every command stops with
+    exit 3 and says what to run, before any API call."""
+    with psycopg.connect(fresh_postgres_db, autocommit=True) as conn:
+        for name in MIGRATIONS[:-1]:
+            conn.execute((MIGRATIONS_DIR / f"{name}.sql").read_text(encoding="utf-8"))
+    with PostgresStore(fresh_postgres_db) as store:
+        store.run_migration(MIGRATIONS[0], "SELECT 1")        # records the older ones only
+        store.run_migration(MIGRATIONS[1], "SELECT 1")
+    run = subprocess.run([sys.executable, str(REPO / "scripts" / "backfill_events.py"),
+                          "--database-url", fresh_postgres_db, "--start-date", "2025-01-01",
+                          "--end-date", "2025-01-02"], capture_output=True, text=True, timeout=120,
+                         env={"PATH": "/usr/bin:/bin", "RACING_API_USERNAME": "u",
+                              "RACING_API_PASSWORD": "p", "RACING_API_BASE_URL": "http://127.0.0.1:9"})
+    assert run.returncode == 3, run.stderr
+    assert "schema is behind" in run.stderr and MIGRATIONS[-1] in run.stderr
+    assert "init_db.py" in run.stderr and "supabase db push" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1

@@ -89,9 +89,16 @@ def apply_migrations(store) -> list[str]:
     return applied
 
 
-def behind_message(missing: list[str], *, rest: bool) -> str:
+def _hint(store) -> str:
+    """What to run: REST cannot migrate; PostgreSQL takes init_db.py or the Supabase CLI."""
+    kind = getattr(store, "kind", "")
+    if kind == "supabase_rest":
+        return REST_HINT
+    return f"Run: {INIT_COMMAND}" + (" (or supabase db push)" if kind == "postgres" else "")
+
+
+def behind_message(missing: list[str], *, hint: str) -> str:
     """One readable line: a never-initialised database says so instead of listing every table."""
-    hint = REST_HINT if rest else f"Run: {INIT_COMMAND}"
     tables = [m for m in missing if m.startswith("table ")]
     if len(tables) == len(TABLES):
         names = [m for m in missing if not m.startswith("table ")]
@@ -102,13 +109,13 @@ def behind_message(missing: list[str], *, rest: bool) -> str:
 def check_schema(store) -> None:
     """Raise with the exact command to run when the database lacks migrations (or tables) this
     code needs."""
-    rest = getattr(store, "kind", "") == "supabase_rest"
+    hint = _hint(store)
     try:
         missing = pending_migrations(store) + [f"table {t}" for t in store.missing_tables()]
     except (SchemaOutOfDateError, StoreConnectionError, StoreAuthError):
         raise
     except StoreError as exc:
         raise SchemaOutOfDateError(f"Cannot read the schema version ({exc}). "
-                                   f"{REST_HINT if rest else 'Run: ' + INIT_COMMAND}") from None
+                                   f"{hint}") from None
     if missing:
-        raise SchemaOutOfDateError(behind_message(missing, rest=rest))
+        raise SchemaOutOfDateError(behind_message(missing, hint=hint))
