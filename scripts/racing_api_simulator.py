@@ -27,23 +27,31 @@ def _fault_kinds(text: str) -> tuple[str, ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    defaults = SimulatorConfig()     # the demo account (utils.context uses the same one)
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000, help="0 = any free port")
-    p.add_argument("--username", default="demo")
-    p.add_argument("--password", default="demo-password")
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--host", default="127.0.0.1", help="listen address (default: %(default)s)")
+    p.add_argument("--port", type=int, default=8000, help="0 = any free port (default: %(default)s)")
+    p.add_argument("--username", default=defaults.username,
+                   help="accepted Basic-auth user (default: %(default)s)")
+    p.add_argument("--password", default=defaults.password,
+                   help="accepted password (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=defaults.seed, help="dataset seed (default: %(default)s)")
     p.add_argument("--historical-addon", action="store_true", help="serve results older than 12 months")
     p.add_argument("--no-rate-limits", action="store_true", help="never answer 429 for speed")
-    p.add_argument("--rate-limit-scale", type=float, default=1.0, help="multiply the documented limits")
-    p.add_argument("--today", type=date.fromisoformat, default=None, help="pretend today is YYYY-MM-DD")
-    p.add_argument("--fault-rate", type=float, default=0.0, help="probability of a fault per request")
-    p.add_argument("--fault-kinds", type=_fault_kinds, default=FAULT_KINDS, help=",".join(FAULT_KINDS))
-    p.add_argument("--latency-ms", type=int, default=0, help="added to every request")
+    p.add_argument("--rate-limit-scale", type=float, default=1.0,
+                   help="multiply the documented limits (default: %(default)s)")
+    p.add_argument("--today", type=iso_date, default=None, metavar="YYYY-MM-DD",
+                   help="pretend today is this day (default: the UK's date)")
+    p.add_argument("--fault-rate", type=float, default=0.0,
+                   help="probability of a fault per request (default: %(default)s)")
+    p.add_argument("--fault-kinds", type=_fault_kinds, default=FAULT_KINDS, metavar="K,K",
+                   help="faults to inject, comma-separated (default: all of " + ", ".join(FAULT_KINDS) + ")")
+    p.add_argument("--latency-ms", type=int, default=0, help="added to every request (default: %(default)s)")
     p.add_argument("--prebuild", type=_date_range, default=None, metavar="START:END",
                    help="generate these days before listening (benchmarks: the real API answers from "
                         "stored data, so generating it must not be timed)")
-    p.add_argument("--prebuild-workers", type=int, default=2, help="processes used by --prebuild")
+    p.add_argument("--prebuild-workers", type=int, default=2,
+                   help="processes used by --prebuild (default: %(default)s)")
     return p
 
 

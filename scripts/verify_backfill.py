@@ -23,17 +23,26 @@ def main(argv=None) -> int:
     from utils.planning import uk_today
     from utils.verification import verify
 
+    log = logging.getLogger("darkhorses.verify")
     today = uk_today()
     _, store = open_store_for(args.database_url, read_only=True)
     try:
-        start, end = args.start_date, args.end_date
-        if start is None:
-            first = store.read("date_span")[0]["first"]
-            start = date.fromisoformat(str(first)[:10]) if first else today
-        end = end or today
+        span = store.read("date_span")[0]
+        first, last = (date.fromisoformat(str(span[k])[:10]) if span[k] else None for k in ("first", "last"))
+        start, end = args.start_date or first, args.end_date or last
+        if start is None and end is None:
+            start = end = today
+            how = "the database holds no races yet, so only today is checked"
+        elif args.start_date and args.end_date:
+            how = "as given"
+        else:
+            start, end = start or end, end or start
+            how = ("the days the database holds (first to last race stored)" if not
+                   (args.start_date or args.end_date) else "the other end is the database's")
         if end < start:
             raise ConfigError(f"--end-date {end} is before --start-date {start}")
-        ok = verify(store, start, end, today=today, log=logging.getLogger("darkhorses.verify"))
+        log.info("Checking %s to %s: %s", start, end, how)
+        ok = verify(store, start, end, today=today, log=log)
     finally:
         store.close()
     return ExitCode.OK if ok else ExitCode.PARTIAL

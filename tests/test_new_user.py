@@ -31,8 +31,8 @@ def run(script: str, argv: list[str], *, sim=None, env: dict | None = None,
     full = {**os.environ, "RACING_API_RETRY_INITIAL": "0.01", "RACING_API_RETRY_MAX": "0.05",
             "RACING_API_TIMEOUT": "3", "RACING_API_RATE_SCALE": "50",
             "RACING_API_USERNAME": SIM_USER, "RACING_API_PASSWORD": SIM_PASSWORD}
-    if sim is not None:
-        full["RACING_API_BASE_URL"] = sim.base_url
+    # without a simulator, a port nothing listens on: no test ever reaches the real API
+    full["RACING_API_BASE_URL"] = sim.base_url if sim is not None else "http://127.0.0.1:9"
     for var in ("DATABASE_URL", "SUPABASE_DB_URL", "SUPABASE_URL", "SUPABASE_SERVICE_KEY",
                 "DARKHORSES_NOW", "DARKHORSES_LOG_RETENTION_DAYS"):
         full.pop(var, None)
@@ -444,3 +444,151 @@ def test_a_warning_printed_during_a_bar_gets_a_line_of_its_own(kind, monkeypatch
     shown = _screen(terminal.getvalue())
     assert warning in shown, shown                # the whole line, nothing of the bar before it
     assert "after the bar" in shown, shown
+
+
+# --- fixtures for the items below ------------------------------------------------------------------------
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request, tmp_path):
+    """A fresh, migrated database: SQLite in tmp_path, or a PostgreSQL database of its own."""
+    if request.param == "sqlite":
+        yield fresh_db(tmp_path)
+        return
+    from pg_databases import temporary_database, _admin
+
+    _admin().close()                   # a loud skip (or a failure with REQUIRE_POSTGRES=1)
+    with temporary_database("dh_new_user") as url:
+        open_fresh_store(url).close()
+        yield url
+
+
+def one_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, text
+    return lines[0]
+
+
+def load(url: str, sim, start: date, end: date, tmp_path: Path, *extra: str, name: str = "load") -> None:
+    """A plain backfill of ``start``..``end`` into ``url`` (its own checkpoint under tmp_path)."""
+    out = run("backfill_events", ["--start-date", start.isoformat(), "--end-date", end.isoformat(),
+                                  "--database-url", url, "--checkpoint-file", str(tmp_path / f"{name}.json"),
+                                  "--quiet", *extra], sim=sim)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+
+
+# --- 8. an impossible date in the right form says why -------------------------------------------------------
+@pytest.mark.parametrize("text, why", [
+    ("2026-02-30", "2026-02-30 is not a valid date (February has 28 days in 2026)"),
+    ("2024-02-30", "2024-02-30 is not a valid date (February has 29 days in 2024)"),
+    ("2025-04-31", "2025-04-31 is not a valid date (April has 30 days)"),
+    ("2025-13-01", "2025-13-01 is not a valid date (there is no month 13)"),
+    ("2025-00-10", "2025-00-10 is not a valid date (there is no month 0)"),
+    ("2025-01-00", "2025-01-00 is not a valid date (days start at 1)"),
+])
+def test_an_impossible_date_in_the_right_form_says_what_is_wrong(text, why, tmp_path):
+    out = run("backfill_events", ["--start-date", text, "--check-status", "--database-url", fresh_db(tmp_path),
+                                  "--checkpoint-file", str(tmp_path / "c.json")])
+    assert out.returncode == 2, out.stderr
+    line = one_line(out.stderr)
+    assert why in line and "in the form" not in line, line
+
+
+@pytest.mark.parametrize("text", ["2026/02/01", "20260201", "yesterday", "2026-2-1"])
+def test_a_date_in_another_form_is_still_asked_for_in_the_form_yyyy_mm_dd(text, tmp_path):
+    out = run("verify_backfill", ["--start-date", text, "--database-url", fresh_db(tmp_path)])
+    assert out.returncode == 2, out.stderr
+    assert f"{text!r} is not a date in the form YYYY-MM-DD" in one_line(out.stderr)
+
+
+# --- 9. a wrong-shape checkpoint names the field ------------------------------------------------------------
+GOOD_PARAMS = {"start_date": "2026-01-01", "end_date": "2026-01-05", "region_codes": ["gb", "ire"],
+               "racecards": True, "results": True}
+GOOD_CHECKPOINT = {"version": 1, "params": GOOD_PARAMS, "stats": {}, "completed_dates": []}
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"params": None}, "'params' is missing"),
+    ({"params": ["2026-01-01"]}, "'params' must be an object"),
+    ({"params": {k: v for k, v in GOOD_PARAMS.items() if k != "end_date"}}, "'params.end_date' is missing"),
+    ({"params": {**GOOD_PARAMS, "start_date": "2026-02-30"}}, "'params.start_date' must be a date YYYY-MM-DD"),
+    ({"params": {**GOOD_PARAMS, "region_codes": "gb"}}, "'params.region_codes' must be a list of region codes"),
+    ({"params": {**GOOD_PARAMS, "racecards": "yes"}}, "'params.racecards' must be true or false"),
+    ({"completed_dates": None}, "'completed_dates' is missing"),
+    ({"completed_dates": "2026-01-01"}, "'completed_dates' must be a list of dates YYYY-MM-DD"),
+    ({"completed_dates": ["2026-01-01", "x"]}, "'completed_dates' must be a list of dates YYYY-MM-DD"),
+    ({"stats": ["x"]}, "'stats' must be an object of whole numbers"),
+    ({"version": 7}, "'version' is 7; this code reads version 1"),
+])
+def test_a_wrong_shape_checkpoint_names_the_field(change, field, simulator, tmp_path):
+    data = {**GOOD_CHECKPOINT, **change}
+    data = {k: v for k, v in data.items() if v is not None}
+    checkpoint = tmp_path / "cp.json"
+    checkpoint.write_text(json.dumps(data))
+    out = run("backfill_events", ["--resume", "--database-url", fresh_db(tmp_path),
+                                  "--checkpoint-file", str(checkpoint)], sim=simulator)
+    assert out.returncode == 3, out.stdout + out.stderr
+    line = one_line(out.stderr)
+    assert field in line and str(checkpoint) in line and "move it aside" in line, line
+    assert "Traceback" not in out.stderr and simulator.calls() == []
+
+
+def test_a_checkpoint_that_is_not_an_object_says_so(simulator, tmp_path):
+    checkpoint = tmp_path / "cp.json"
+    checkpoint.write_text("[1, 2]")
+    out = run("backfill_events", ["--resume", "--database-url", fresh_db(tmp_path),
+                                  "--checkpoint-file", str(checkpoint)], sim=simulator)
+    assert out.returncode == 3
+    assert "must be a JSON object" in one_line(out.stderr)
+
+
+# --- 16. the report's files get the same permissions -------------------------------------------------------
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o027, 0o640)])
+def test_the_report_s_files_get_the_same_permissions(umask, mode, sim, tmp_path):
+    url = fresh_db(tmp_path)
+    load(url, sim, date(2025, 1, 2), date(2025, 1, 3), tmp_path)
+    out_dir = tmp_path / "reports"
+    previous = os.umask(umask)          # the child inherits it
+    try:
+        out = run("backfill_report", ["--database-url", url, "--out", str(out_dir), "--quiet"])
+    finally:
+        os.umask(previous)
+    assert out.returncode == 0, out.stderr
+    modes = {p.name: p.stat().st_mode & 0o777 for p in out_dir.iterdir()}
+    assert modes == {"coverage.png": mode, "summary.md": mode, "summary.json": mode}, \
+        {k: oct(v) for k, v in modes.items()}
+
+
+# --- 17. the simulator's --help shows the account it accepts ------------------------------------------------
+def test_the_simulator_s_help_shows_its_default_username_and_password():
+    from utils.context import DEMO_PASSWORD, DEMO_USERNAME
+
+    out = subprocess.run([sys.executable, str(SCRIPTS / "racing_api_simulator.py"), "--help"],
+                         capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "80"})
+    assert out.returncode == 0, out.stderr
+    text = " ".join(out.stdout.split())                    # argparse wraps the help lines
+    assert f"(default: {DEMO_USERNAME})" in text and f"(default: {DEMO_PASSWORD})" in text, text
+    assert "(default: 127.0.0.1)" in text and "(default: 8000)" in text
+
+
+# --- 18. verify_backfill checks the range the database holds -------------------------------------------------
+def test_verify_defaults_to_the_range_the_database_holds(db_url, sim, tmp_path):
+    start, end = date(2024, 12, 2), date(2024, 12, 8)        # a month before the simulator's today
+    load(db_url, sim, start, end, tmp_path)
+    out = run("verify_backfill", ["--database-url", db_url])
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"Checking {start} to {end}: the days the database holds" in out.stdout, out.stdout
+    assert "[PASS] days in the range with no races: 0 days" in out.stdout, out.stdout
+    assert f"Verification passed ({start} to {end})" in out.stdout
+    # a range that is given is checked as given, and said so
+    out = run("verify_backfill", ["--database-url", db_url, "--start-date", start.isoformat(),
+                                  "--end-date", (end + timedelta(days=2)).isoformat()])
+    assert f"Checking {start} to {end + timedelta(days=2)}: as given" in out.stdout, out.stdout
+    assert "[WARN] days in the range with no races: 2 days" in out.stdout
+    # only one end given: the other is the database's
+    out = run("verify_backfill", ["--database-url", db_url, "--start-date", (start + timedelta(days=3)).isoformat()])
+    assert f"Checking {start + timedelta(days=3)} to {end}:" in out.stdout, out.stdout
+
+
+def test_verify_on_an_empty_database_says_there_is_nothing_to_check(tmp_path):
+    out = run("verify_backfill", ["--database-url", fresh_db(tmp_path)])
+    assert out.returncode == 0, out.stderr
+    assert "the database holds no races yet" in out.stdout, out.stdout

@@ -24,8 +24,32 @@ from utils.errors import CheckpointError, LockHeldError
 CHECKPOINT_VERSION = 1
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux allows (``/proc/self/status``)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    current = os.umask(0o022)        # elsewhere: set and restore at once
+    os.umask(current)
+    return current
+
+
+def file_mode_for(path: Path) -> int:
+    """The permissions a plain ``open(path, "w")`` would leave: an existing file's own, else
+    0666 minus the umask (``mkstemp`` alone would make every file 0600)."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
 def atomic_write_json(path: Path, data: Any) -> None:
-    """Write JSON so that readers only ever see the old or the new content, even after a crash."""
+    """Write JSON so that readers only ever see the old or the new content, even after a crash.
+    The file gets the permissions an ordinary write would give it (``file_mode_for``)."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -34,6 +58,7 @@ def atomic_write_json(path: Path, data: Any) -> None:
         raise CheckpointError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), file_mode_for(path))
             json.dump(data, handle, indent=2, ensure_ascii=False, default=str)
             handle.write("\n")
             handle.flush()
@@ -78,6 +103,66 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+class _ShapeError(ValueError):
+    """What is wrong with a checkpoint's content, naming the field."""
+
+
+# The run parameters a checkpoint must hold (``EventsRequest.params()``): name -> (check, wanted).
+def _is_day(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return len(value) == 10
+
+
+PARAMS_SHAPE: dict[str, tuple[Any, str]] = {
+    "start_date": (_is_day, "a date YYYY-MM-DD"),
+    "end_date": (_is_day, "a date YYYY-MM-DD"),
+    "region_codes": (lambda v: isinstance(v, list) and bool(v) and all(isinstance(c, str) and c for c in v),
+                     "a list of region codes, e.g. [\"gb\", \"ire\"]"),
+    "racecards": (lambda v: isinstance(v, bool), "true or false"),
+    "results": (lambda v: isinstance(v, bool), "true or false"),
+}
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _check_shape(data: Any) -> dict[str, Any]:
+    """``params``, ``completed`` and ``stats`` of a loaded checkpoint, or ``_ShapeError``."""
+    if not isinstance(data, dict):
+        raise _ShapeError(f"it must be a JSON object, not {type(data).__name__}")
+    if data.get("version") != CHECKPOINT_VERSION:
+        raise _ShapeError(f"'version' is {_shown(data.get('version'))}; this code reads version "
+                          f"{CHECKPOINT_VERSION}" if "version" in data else "'version' is missing")
+    for name in ("params", "completed_dates", "stats"):
+        if name not in data:
+            raise _ShapeError(f"'{name}' is missing")
+    params = data["params"]
+    if not isinstance(params, dict):
+        raise _ShapeError(f"'params' must be an object, not {_shown(params)}")
+    for name, (valid, wanted) in PARAMS_SHAPE.items():
+        if name not in params:
+            raise _ShapeError(f"'params.{name}' is missing")
+        if not valid(params[name]):
+            raise _ShapeError(f"'params.{name}' must be {wanted}, not {_shown(params[name])}")
+    days = data["completed_dates"]
+    if not isinstance(days, list) or not all(_is_day(d) for d in days):
+        bad = days if not isinstance(days, list) else next(d for d in days if not _is_day(d))
+        raise _ShapeError(f"'completed_dates' must be a list of dates YYYY-MM-DD, not {_shown(bad)}")
+    stats = data["stats"]
+    if not isinstance(stats, dict) or not all(isinstance(v, int) and not isinstance(v, bool)
+                                              for v in stats.values()):
+        raise _ShapeError(f"'stats' must be an object of whole numbers, not {_shown(stats)}")
+    return {"params": dict(params), "completed": {date.fromisoformat(d) for d in days},
+            "stats": dict(stats)}
+
+
 @dataclass
 class Checkpoint:
     """The JSON mirror of a run: its range (``params``, what ``--resume`` continues) and the days
@@ -92,20 +177,18 @@ class Checkpoint:
 
     @classmethod
     def load(cls, path: Path) -> "Checkpoint | None":
+        """The checkpoint at ``path`` (None when there is none). A file of the wrong shape is
+        refused with the field that is missing or wrong, e.g. "'params.end_date' is missing"."""
         data = _read_json(path, "checkpoint")
         if data is None:
             return None
         try:
-            if data.get("version") != CHECKPOINT_VERSION:
-                raise ValueError(f"version {data.get('version')!r}, expected {CHECKPOINT_VERSION}")
-            return cls(path=Path(path), params=dict(data["params"]),
-                       completed={date.fromisoformat(d) for d in data["completed_dates"]},
-                       stats={k: int(v) for k, v in data["stats"].items()},
-                       started_at=str(data.get("started_at", _now())),
-                       database=data.get("database"))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise CheckpointError(f"checkpoint {path} is not a valid checkpoint ({exc}); "
+            checked = _check_shape(data)
+        except _ShapeError as exc:
+            raise CheckpointError(f"checkpoint {path} is not a valid checkpoint: {exc}; "
                                   f"move it aside to start over") from None
+        return cls(path=Path(path), started_at=str(data.get("started_at") or _now()),
+                   database=data.get("database"), **checked)
 
     def to_json(self) -> dict[str, Any]:
         return {

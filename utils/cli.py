@@ -14,6 +14,7 @@ inside the bar's line.
 from __future__ import annotations
 
 import argparse
+import calendar
 import json
 import logging
 import os
@@ -49,12 +50,41 @@ log = logging.getLogger("darkhorses")
 
 
 # --- option values ------------------------------------------------------------------------------
+_ISO_FORM = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December")
+
+
+def date_problem(text: str) -> str | None:
+    """Why ``text`` (in the form YYYY-MM-DD) is not a calendar date, or None when it is one:
+    ``"February has 28 days in 2026"``, ``"there is no month 13"``."""
+    match = _ISO_FORM.fullmatch(text)
+    if not match:
+        return "not in the form YYYY-MM-DD"
+    year, month, day = (int(g) for g in match.groups())
+    if not 1 <= month <= 12:
+        return f"there is no month {month}"
+    if day < 1:
+        return "days start at 1"
+    days = calendar.monthrange(year, month)[1] if year >= 1 else 31
+    if day > days:
+        return (f"February has {days} days in {year}" if month == 2
+                else f"{_MONTHS[month - 1]} has {days} days")
+    if year < 1:
+        return "years start at 0001"
+    return None
+
+
 def iso_date(text: str) -> date:
-    """argparse type for YYYY-MM-DD dates (a clear message instead of a traceback)."""
-    try:
-        return date.fromisoformat(text.strip())
-    except (ValueError, AttributeError):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date in the form YYYY-MM-DD") from None
+    """argparse type for YYYY-MM-DD dates: one clear line for a wrong form, and for a date in the
+    right form that the calendar lacks, what is wrong with it ("February has 28 days in 2026")."""
+    stripped = text.strip() if isinstance(text, str) else ""
+    if not _ISO_FORM.fullmatch(stripped):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date in the form YYYY-MM-DD")
+    problem = date_problem(stripped)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{stripped} is not a valid date ({problem})")
+    return date.fromisoformat(stripped)
 
 
 def region_code(text: str) -> str:
@@ -80,6 +110,16 @@ def validate_range(start: date, end: date, *, today: date) -> None:
 
 
 # --- the options, each defined once ------------------------------------------------------------
+def _days_in_flight(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 32:
+        raise argparse.ArgumentTypeError(f"{value} is outside 1..32")
+    return value
+
+
 OPTIONS: dict[str, Callable[[argparse.ArgumentParser], object]] = {
     "start_date": lambda p: p.add_argument(
         "--start-date", type=iso_date, metavar="YYYY-MM-DD", help="first day to backfill"),
@@ -93,6 +133,10 @@ OPTIONS: dict[str, Callable[[argparse.ArgumentParser], object]] = {
         "--no-racecards", action="store_true", help="do not fetch racecards"),
     "no_results": lambda p: p.add_argument(
         "--no-results", action="store_true", help="do not fetch results"),
+    "days_in_flight": lambda p: p.add_argument(
+        "--days-in-flight", type=_days_in_flight, default=4, metavar="N",
+        help="days fetched at once (default 4): keeps both endpoints at their rate limits whatever "
+             "the latency; a kill repeats at most N days"),
     "resume": lambda p: p.add_argument(
         "--resume", action="store_true",
         help="continue from the checkpoint: only days not yet committed, failed days first"),

@@ -123,5 +123,6 @@ def verify(store: Any, start: date, end: date, *, today: date, log) -> bool:
     for line in format_checks(checks):
         log.info(line)
     failed = [c for c in checks if c.status == "FAIL"]
-    log.info("Verification %s", "FAILED: " + ", ".join(c.name for c in failed) if failed else "passed")
+    log.info("Verification %s (%s to %s)",
+             "FAILED: " + ", ".join(c.name for c in failed) if failed else "passed", start, end)
     return not failed
