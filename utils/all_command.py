@@ -20,7 +20,7 @@ from utils.events_command import RunFiles, request_from_args, run_events
 log = logging.getLogger("darkhorses")
 
 MASTERS_CALLS = {"regions": 1, "courses": 1}
-ALL_OPTIONS = ("start_date", "end_date", "region_codes", "skip_masters", "resume", "dry_run",
+ALL_OPTIONS = ("start_date", "end_date", "region_codes", "days_in_flight", "skip_masters", "resume", "dry_run",
                "enrich_horses", "verify", "checkpoint_file", "database_url", "demo", "log_format", "quiet")
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Callable, Iterable, Protocol
@@ -180,12 +180,64 @@ def _outcome(day: date, unit: dict[str, list[dict]]) -> DayOutcome:
         entities={t: len(rows) for t, rows in unit.items() if t not in ("ra_races", "ra_runners")})
 
 
+DEFAULT_DAYS_IN_FLIGHT = 4
+
+
+def work_order(days: list[date], request: "EventsRequest", today: date) -> list[date]:
+    """The order in which days start, so both endpoint budgets stay busy across eras.
+
+    Each endpoint has its own budget (results 5/s, racecards 2/s), so the floor of a range is
+    ``max(results calls / 5, racecard calls / 2)``. Racecard-era days alone leave the results
+    budget mostly idle; results-only days (before 2023-01-23, or ``--no-racecards``) alone leave
+    the racecards budget idle. Greedily, a results-only day is started whenever the results
+    budget's booked time stays within the racecards budget's; otherwise the next racecard day.
+    Each era keeps its own date order."""
+    limits = planning.SPEC_RATE_LIMITS
+    cards = [d for d in days if "racecards" in request.sources(d, today)]
+    carded = set(cards)
+    others = [d for d in days if d not in carded]
+    if not cards or not others:
+        return list(days)
+
+    def pages(day: date) -> float:
+        if "results" not in request.sources(day, today):
+            return 0.0
+        return max(1, -(-int(planning.expected_races(day)) // planning.RESULTS_PAGE_SIZE)) / limits["results"]
+
+    order: list[date] = []
+    busy_results = busy_cards = 0.0
+    i = j = 0
+    while i < len(cards) or j < len(others):
+        take_other = i >= len(cards) or (j < len(others) and busy_results + pages(others[j]) <= busy_cards)
+        if take_other:
+            busy_results += pages(others[j])
+            order.append(others[j])
+            j += 1
+        else:
+            busy_results += pages(cards[i])
+            busy_cards += 1 / limits["racecards"]
+            order.append(cards[i])
+            i += 1
+    return order
+
+
+class _ChunkState:
+    """One chunk's totals and how many of its started days are still open."""
+
+    def __init__(self, chunk: planning.Chunk, pending: int):
+        self.chunk = chunk
+        self.open = pending
+        self.started = False
+        self.totals = {"races": 0, "runners": 0, "failed_days": 0, "entities": 0}
+
+
 class _Tally:
     """Run totals and one chunk's totals, kept together."""
 
-    def __init__(self, totals: dict[str, int]):
+    def __init__(self, totals: dict[str, int], chunk: dict[str, int] | None = None):
         self.totals = totals
-        self.chunk = {"races": 0, "runners": 0, "failed_days": 0, "entities": 0}
+        self.chunk = chunk if chunk is not None else {"races": 0, "runners": 0, "failed_days": 0,
+                                                      "entities": 0}
 
     def add(self, outcome: DayOutcome) -> None:
         self.totals["days"] += 1
@@ -200,15 +252,24 @@ class _Tally:
 
 
 class EventsBackfill:
-    """Runs a list of days in chunk order, committing each day with its mark in the database."""
+    """Runs the pending days with several in flight, committing each day with its mark in the
+    database as soon as it is complete (out of order if need be: the merge is order-independent).
+
+    Why days in flight: each day waits for its slowest call, and every call waits for its
+    latency; with ``days_in_flight`` days fetched at once, each endpoint's requests are paced by
+    start time at its own limit (the client's limiter) and their latencies overlap, so a run
+    costs about ``max(results calls / 5, racecard calls / 2)``. A kill repeats at most the days
+    in flight; the committed ones are exact, because their marks are in the database.
+    """
 
     def __init__(self, *, client: Any, store: Any, request: EventsRequest, checkpoint: Checkpoint,
                  errors: ErrorLog, progress: Progress, today: date,
                  stop: StopFlag | None = None, clock: Callable[[], datetime] | None = None,
-                 resume: bool = False):
+                 resume: bool = False, days_in_flight: int = DEFAULT_DAYS_IN_FLIGHT):
         """``resume``: skip the days the database already holds for this request (a fresh run,
         or an incremental one, fetches every day of its range again)."""
         self.resume = resume
+        self.days_in_flight = max(1, int(days_in_flight))
         self.client = client
         self.store = store
         self.request = request
@@ -231,59 +292,95 @@ class EventsBackfill:
         return failed + rest
 
     def run(self) -> dict[str, int]:
-        """Process every pending day; returns run totals. Raises critical errors unchanged."""
+        """Process every pending day; returns run totals. Raises critical errors unchanged (after
+        the days in flight have settled)."""
         totals = {"days": 0, "failed_days": 0, "races": 0, "runners": 0}
         self.checkpoint.completed = (committed_days(self.store, self.request, self.today)
                                      if self.resume else set())
         self._init_stats()
         self.checkpoint.save()   # proves the checkpoint is writable before any data is written
         use_one_malloc_arena()   # before the fetch threads start (see utils/memory.py)
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="fetch") as pool:
-            fetcher = DayFetcher(self.client, self.request, self.today, pool)
-            for chunk, days in self._group_by_chunk(self.pending_days()):
-                if self.stop.requested:
-                    break
-                self._run_chunk(chunk, days, fetcher, totals)
+        pending = self.pending_days()
+        failed_first = [d for d in pending if d in set(self.errors.failed_dates())]
+        order = failed_first + work_order([d for d in pending if d not in set(failed_first)],
+                                          self.request, self.today)
+        states = self._chunk_states(order)
+        n = self.days_in_flight
+        with ThreadPoolExecutor(max_workers=2 * n, thread_name_prefix="fetch") as calls, \
+                ThreadPoolExecutor(max_workers=n, thread_name_prefix="day") as days:
+            fetcher = DayFetcher(self.client, self.request, self.today, calls)
+            self._drive(order, states, fetcher, days, totals)
         return totals
 
-    def _group_by_chunk(self, days: list[date]) -> list[tuple[planning.Chunk, list[date]]]:
-        groups: list[tuple[planning.Chunk, list[date]]] = []
-        for day in days:
+    def _chunk_states(self, order: list[date]) -> dict[planning.Chunk, _ChunkState]:
+        counts: dict[planning.Chunk, int] = {}
+        for day in order:
             chunk = planning.chunk_of(day, self.chunks)
-            if groups and groups[-1][0] == chunk:
-                groups[-1][1].append(day)
-            else:
-                groups.append((chunk, [day]))
-        return groups
+            counts[chunk] = counts.get(chunk, 0) + 1
+        return {chunk: _ChunkState(chunk, n) for chunk, n in counts.items()}
 
-    def _run_chunk(self, chunk: planning.Chunk, days: list[date], fetcher: DayFetcher,
-                   totals: dict[str, int]) -> None:
-        self.progress.chunk_started(chunk, len(self.chunks))
-        tally = _Tally(totals)
-        for day in days:
-            if self.stop.requested:
+    def _drive(self, order: list[date], states: dict, fetcher: DayFetcher, pool: ThreadPoolExecutor,
+               totals: dict[str, int]) -> None:
+        """Keep ``days_in_flight`` days fetching; write each as it completes. A critical error
+        stops new days, lets the ones in flight settle (their writes still commit), then raises."""
+        waiting = iter(order)
+        in_flight: dict[Future, date] = {}
+        critical: BaseException | None = None
+        while True:
+            while critical is None and not self.stop.requested and len(in_flight) < self.days_in_flight:
+                day = next(waiting, None)
+                if day is None:
+                    break
+                self._start_chunk(states[planning.chunk_of(day, self.chunks)])
+                in_flight[pool.submit(self._prepare, day, fetcher)] = day
+            if not in_flight:
                 break
-            try:
-                self._write_day(day, fetcher, tally)
-            except DayFailed as failure:
-                self._record_failure(chunk, day, failure, tally)
-        if set(chunk.days()) <= self.checkpoint.completed:
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for job in sorted(done, key=in_flight.get):
+                day = in_flight.pop(job)
+                state = states[planning.chunk_of(day, self.chunks)]
+                try:
+                    self._write_day(day, job.result(), _Tally(totals, state.totals))
+                except DayFailed as failure:
+                    self._record_failure(state.chunk, day, failure, _Tally(totals, state.totals))
+                except DarkHorsesError as exc:    # critical: no new day; the rest settle first
+                    critical = critical or exc
+                    continue
+                self._settle_chunk(state)
+        if critical is not None:
+            raise critical
+
+    def _start_chunk(self, state: _ChunkState) -> None:
+        if not state.started:
+            state.started = True
+            self.progress.chunk_started(state.chunk, len(self.chunks))
+
+    def _settle_chunk(self, state: _ChunkState) -> None:
+        """A chunk is done when all its started days are settled (committed or failed)."""
+        state.open -= 1
+        if state.open:
+            return
+        if set(state.chunk.days()) <= self.checkpoint.completed:
             self.checkpoint.stats["chunks_processed"] = sum(
                 1 for c in self.chunks if set(c.days()) <= self.checkpoint.completed)
             self.checkpoint.save()
-        self.progress.chunk_finished(chunk, tally.chunk)
+        self.progress.chunk_finished(state.chunk, state.totals)
 
-    def _write_day(self, day: date, fetcher: DayFetcher, tally: "_Tally") -> None:
-        """Fetch, transform, and write the day with its mark in one transaction."""
+    def _prepare(self, day: date, fetcher: DayFetcher) -> tuple[dict[str, list[dict]], DayMark]:
+        """Fetch and transform one day (on a day thread); the payloads are freed on return."""
         data = fetcher.fetch(day)
         mark = DayMark(day, self.request.regions, data.sources)
         try:
-            unit = build_write_unit(data, self.clock())
+            return build_write_unit(data, self.clock()), mark
         except DarkHorsesError as exc:
             if exc.critical:
                 raise
             raise DayFailed("transform", exc) from None   # a payload we cannot store (no race id)
-        del data                          # the payloads are freed before the write
+
+    def _write_day(self, day: date, prepared: tuple[dict[str, list[dict]], DayMark],
+                   tally: "_Tally") -> None:
+        """Write the day with its mark in one transaction (on the run's thread)."""
+        unit, mark = prepared
         outcome = _outcome(day, unit)
         started = time.perf_counter()
         try:

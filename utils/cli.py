@@ -110,6 +110,16 @@ def validate_range(start: date, end: date, *, today: date) -> None:
 
 
 # --- the options, each defined once ------------------------------------------------------------
+def _days_in_flight(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 32:
+        raise argparse.ArgumentTypeError(f"{value} is outside 1..32")
+    return value
+
+
 OPTIONS: dict[str, Callable[[argparse.ArgumentParser], object]] = {
     "start_date": lambda p: p.add_argument(
         "--start-date", type=iso_date, metavar="YYYY-MM-DD", help="first day to backfill"),
@@ -123,6 +133,10 @@ OPTIONS: dict[str, Callable[[argparse.ArgumentParser], object]] = {
         "--no-racecards", action="store_true", help="do not fetch racecards"),
     "no_results": lambda p: p.add_argument(
         "--no-results", action="store_true", help="do not fetch results"),
+    "days_in_flight": lambda p: p.add_argument(
+        "--days-in-flight", type=_days_in_flight, default=4, metavar="N",
+        help="days fetched at once (default 4): keeps both endpoints at their rate limits whatever "
+             "the latency; a kill repeats at most N days"),
     "resume": lambda p: p.add_argument(
         "--resume", action="store_true",
         help="continue from the checkpoint: only days not yet committed, failed days first"),

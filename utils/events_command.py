@@ -14,7 +14,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from utils import planning
-from utils.backfill import EventsBackfill, EventsRequest, StopFlag, committed_days
+from utils.backfill import (DEFAULT_DAYS_IN_FLIGHT, EventsBackfill, EventsRequest, StopFlag,
+                            committed_days)
 from utils.checkpoint import Checkpoint, ErrorLog, RunLock
 from utils.cli import LOGS_DIR, validate_range
 from utils.db_target import mask_url
@@ -23,7 +24,8 @@ from utils.progress import ConsoleProgress
 
 log = logging.getLogger("darkhorses")
 
-EVENTS_OPTIONS = ("start_date", "end_date", "region_codes", "no_racecards", "no_results", "resume",
+EVENTS_OPTIONS = ("start_date", "end_date", "region_codes", "no_racecards", "no_results",
+                  "days_in_flight", "resume",
                   "incremental", "check_status", "checkpoint_file", "database_url", "demo",
                   "log_format", "quiet")
 DEFAULT_CHECKPOINT = LOGS_DIR / "backfill_events_checkpoint.json"
@@ -205,7 +207,8 @@ def run_events(args: argparse.Namespace, ctx, *, install_signals: bool = True) -
                                    - len(checkpoint.completed), quiet=getattr(args, "quiet", False))
         backfill = EventsBackfill(client=ctx.client, store=ctx.store, request=request,
                                   checkpoint=checkpoint, errors=errors, progress=progress,
-                                  today=ctx.today, stop=stop, resume=bool(args.resume))
+                                  today=ctx.today, stop=stop, resume=bool(args.resume),
+                                  days_in_flight=getattr(args, "days_in_flight", DEFAULT_DAYS_IN_FLIGHT))
         try:
             totals = backfill.run()
         finally:
