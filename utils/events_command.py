@@ -154,7 +154,10 @@ def print_status(request: EventsRequest, files: RunFiles, store, today: date) ->
         f"Calls needed: results ~{est.results_calls} (5 req/s), racecards {est.racecard_calls} (2 req/s)"
         + (f"; racecards skipped for {est.racecard_days_skipped} days before "
            f"{planning.RACECARD_HISTORY_START} or beyond the 7-day horizon" if est.racecard_days_skipped else ""),
-        f"Time at the real rate limits: about {planning.format_duration(est.seconds())}",
+        f"Time at the real rate limits: about {planning.format_duration(est.seconds())} (the floor: "
+        f"results {planning.format_duration(est.results_calls / planning.SPEC_RATE_LIMITS['results'])}, "
+        f"racecards {planning.format_duration(est.racecard_calls / planning.SPEC_RATE_LIMITS['racecards'])}, "
+        f"both budgets busy at once)",
         "Plan window: " + (f"{addon_days} days are older than 365 days: results need the historical "
                            f"add-on (without it the run stops at the first such day)"
                            if addon_days and request.results else "every day is within the standard plan"),
