@@ -15,22 +15,27 @@ targets, each a fresh database:
                against ``tests/postgrest_fake.py``, through the proxy at 0 ms and at ``--rtt-ms``.
 
 The backfill runs as ``bench_backfill.py``'s floor runs do (``run_events_inprocess`` in this
-process, with the database URL for PostgreSQL, so the run opens its connections as the scripts
-do). The proxy and the REST fake run in child processes, so they never wait for this process's GIL.
+process, into a store opened from the leg's URL or Supabase settings as the scripts open it; each
+day is one ``ra_apply_day`` call, over psycopg or as a REST rpc). The proxy and the REST fake run
+in child processes, so they never wait for this process's GIL.
 
-Per leg: wall seconds; the API floor = max(results calls / 5, racecard calls / 2) from the
-simulator's call log (``bench_backfill.data_calls``); wall / floor; wall(RTT) / wall(0 ms);
+Per leg: wall seconds; the API floor (``bench_backfill.api_floor``: max(results calls / 5,
+racecard calls / 2)) from the simulator's call log (``bench_backfill.data_calls``); wall / floor;
+wall(RTT) / wall(0 ms);
 database round trips per day (proxy turns minus each connection's set-up and close turns,
 measured on a bare connection through the same proxy, / days) for PostgreSQL; HTTP requests per
 day (the fake's request log / days) for REST; write time per day as the backfill saw it
 (``EventsBackfill.db_seconds``); database server time per day (``pg_stat_database.active_time``
 of the leg's own database: cheap, needs no extension; ``pg_stat_statements`` is not preloaded
 here; for REST also the fake's own ``Recorded.server_seconds``). A server waiting for the client
-inside a statement (COPY FROM STDIN, a large message still arriving) counts as active, so at
-RTT > 0 that figure can include network waits; the 0 ms leg is the server's own cost.
+inside a statement (a large message still arriving) counts as active, so at RTT > 0 that figure
+can include network waits; the 0 ms leg is the server's own cost.
 
     .venv/bin/python benchmarks/bench_remote.py [--days 14] [--rtt-ms 40] [--end-offset 10]
-        [--legs pg-0,pg-rtt,rest-0,rest-rtt] [--api-latency-ms 0] [--json out.json]
+        [--legs pg-0,pg-rtt,rest-0,rest-rtt] [--api-latency-ms 0] [--json out.json] [--no-docs]
+
+Writes the "## Remote database (latency)" section of docs/PERFORMANCE.md (``perfdoc``) unless
+``--no-docs``; ``make bench`` (``run_all.py``) runs it with the defaults.
 
 From another benchmark (``run_all.py``)::
 
@@ -46,6 +51,7 @@ import json
 import multiprocessing
 import os
 import platform
+import shlex
 import sys
 import tempfile
 import time
@@ -61,8 +67,8 @@ for _p in (ROOT, ROOT / "tests", ROOT / "benchmarks"):
 
 from backfill_helpers import (SIM_PASSWORD, SIM_USER, create_database, drop_database,  # noqa: E402
                               open_fresh_store, postgres_available, run_events_inprocess)
-from bench_backfill import (ChildSimulator, DatabaseClock, SimStub, cpu_model,  # noqa: E402
-                            data_calls, last_days)
+from bench_backfill import (ChildSimulator, DatabaseClock, SimStub, api_floor,  # noqa: E402
+                            cpu_model, data_calls, last_days)
 from delay_proxy import ProxyProcess  # noqa: E402
 from utils import planning  # noqa: E402
 from utils.api_client import RacingAPIClient  # noqa: E402
@@ -118,14 +124,6 @@ class Leg:
 
 
 # --- helpers ------------------------------------------------------------------------------------
-def api_floor(calls) -> float:
-    """The floor of ``bench_backfill.bench_floor``: max(results calls / 5, racecard calls / 2).
-    (It is written inline there; the call counting, ``data_calls``, and the limits,
-    ``planning.SPEC_RATE_LIMITS``, are imported, not copied.)"""
-    limits = planning.SPEC_RATE_LIMITS
-    return max(calls.get("results", 0) / limits["results"], calls.get("racecards", 0) / limits["racecards"])
-
-
 def default_range(days: int, today: date, end_offset: int = DEFAULT_END_OFFSET) -> tuple[date, date]:
     return last_days(days, today, end_offset=end_offset)
 
@@ -167,7 +165,7 @@ def with_database(url: str, database: str) -> str:
 
 def wait_backends_gone(db_url: str, timeout: float = 10.0) -> None:
     """Backends flush their statistics when they exit: wait until none is connected to the
-    database (the writer process and the main store have closed), then a moment more."""
+    database (the run's store has closed), then a moment more."""
     name = urlsplit(db_url).path.lstrip("/")
     deadline = time.monotonic() + timeout
     with _admin_connect(with_database(db_url, "postgres")) as conn:
@@ -348,7 +346,7 @@ def run_pg_leg(name: str, rtt_ms: float, start: date, end: date, today: date,
             started = time.perf_counter()
             try:
                 leg.rc = run_events_inprocess(store, SimStub(sim.base_url), _argv(start, end, tmp),
-                                              today=today, client=client, database_url=proxied)
+                                              today=today, client=client)
             finally:
                 leg.wall_s = time.perf_counter() - started
                 store.close()
@@ -420,7 +418,6 @@ def run_rest_leg(name: str, rtt_ms: float, start: date, end: date, today: date,
             client = RacingAPIClient(SIM_USER, SIM_PASSWORD, base_url=sim.base_url)
             started = time.perf_counter()
             try:
-                # no database_url: the REST store writes in this process, as the scripts do
                 leg.rc = run_events_inprocess(store, SimStub(sim.base_url), _argv(start, end, tmp),
                                               today=today, client=client)
             finally:
@@ -499,7 +496,7 @@ def measure(days: int = DEFAULT_DAYS, rtt_ms: float = DEFAULT_RTT_MS, *, end_off
         print("   " + summary_line(leg), flush=True)
     return {
         "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
-        "command": command or " ".join([".venv/bin/python", "benchmarks/bench_remote.py", *sys.argv[1:]]),
+        "command": command or shlex.join([".venv/bin/python", "benchmarks/bench_remote.py", *sys.argv[1:]]),
         "machine": f"{os.cpu_count()} CPUs ({cpu_model()}), Python {platform.python_version()}, "
                    f"{platform.system()} {platform.release()}",
         "postgres": _server_version(),
@@ -604,7 +601,9 @@ def render_markdown(results: dict) -> str:
         "How each figure is measured:",
         "",
         "- **API floor**: max(results calls / 5, racecard calls / 2), calls counted from the "
-        "simulator's call log (`bench_backfill.data_calls`), as in the Backfill section.",
+        "simulator's call log (`bench_backfill.data_calls`); the same `bench_backfill.api_floor` as "
+        "the Backfill section's. n calls paced at r/s span (n - 1) / r s from first to last, so a "
+        "wall / floor slightly below 1 is possible.",
         "- **DB round trips / day**: the proxy counts client turns (the client starts sending again "
         "after the server has sent something, plus the first send) per connection; each "
         "connection's set-up and close turns (measured on a bare psycopg connection through the "
@@ -619,8 +618,8 @@ def render_markdown(results: dict) -> str:
         "sees it: round trips included.",
         "- **DB server time / day**: `pg_stat_database.active_time` of the leg's own database "
         "(before/after, backends exited so their statistics are flushed; for REST, the fake's "
-        "database). A server waiting for the client inside a statement (COPY FROM STDIN, a large "
-        "message still arriving) counts as active, so at RTT > 0 it can include network waits; the "
+        "database). A server waiting for the client inside a statement (a large day's message "
+        "still arriving) counts as active, so at RTT > 0 it can include network waits; the "
         "0 ms legs show the server's own cost. `pg_stat_statements` is not preloaded on this server.",
         "- Not simulated by the proxy: TCP and TLS handshakes (a real connection to Supabase "
         "costs 2-3 more RTTs), bandwidth (the bytes sent per day are in the notes: at a few "
@@ -650,6 +649,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--legs", default=",".join(LEG_NAMES), help=f"comma list of {', '.join(LEG_NAMES)}")
     p.add_argument("--api-latency-ms", type=int, default=0, help="simulator latency per API call")
     p.add_argument("--json", type=Path, help="also write the results as JSON")
+    p.add_argument("--no-docs", action="store_true",
+                   help=f"do not write the '{SECTION_TITLE}' section of docs/PERFORMANCE.md")
     p.add_argument("--revision", help="the code revision to name in the report (default: from git)")
     args = p.parse_args(argv)
     legs = tuple(filter(None, args.legs.split(",")))
@@ -663,6 +664,11 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"## {SECTION_TITLE}\n")
     print(render_markdown(results))
+    if not args.no_docs:
+        from perfdoc import update_section
+
+        update_section(SECTION_TITLE, render_markdown(results))
+        print(f"wrote the {SECTION_TITLE} section of docs/PERFORMANCE.md")
     return 0 if all(leg["rc"] == 0 for leg in results["legs"] if leg["available"]) else 1
 
 

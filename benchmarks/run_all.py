@@ -2,9 +2,10 @@
 """``make bench``: every benchmark, one after another (they would compete for the CPUs), each as its
 own process; prints their figures as they come, then a summary. Exit 1 when any benchmark fails.
 
-Runs ``bench_backfill.py`` and, when present, ``bench_stores.py`` and ``bench_report.py`` (those
-belong to their own owners: they are only invoked and their exit codes relayed). Each benchmark
-writes its own section of docs/PERFORMANCE.md.
+Runs ``bench_backfill.py``, ``bench_remote.py`` (the events backfill into PostgreSQL direct and
+the Supabase REST store at 0 ms and 40 ms RTT, 14 days) and, when present, ``bench_stores.py`` and
+``bench_report.py`` (those belong to their own owners: they are only invoked and their exit codes
+relayed). Each benchmark writes its own section of docs/PERFORMANCE.md (``perfdoc``).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("bench_backfill.py", "bench_stores.py", "bench_report.py")
+BENCHMARKS = ("bench_backfill.py", "bench_remote.py", "bench_stores.py", "bench_report.py")
 BUDGET_S = 15 * 60
 
 
