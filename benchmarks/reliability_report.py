@@ -31,7 +31,8 @@ SCENARIOS = [
     ("test_disk.py", "5. Disk trouble: unwritable checkpoint place, disk full"),
     ("test_bad_input.py", "6. Bad input: CLI dates, environment, fuzzed API payloads"),
     ("test_clock_and_concurrency.py", "7-8. Clock edges, concurrent runs"),
-    ("test_zz_secrets.py", "9. Secrets never written"),
+    ("test_remote_write.py", "10. The remote write call: a connection dropped inside ra_apply_day; the REST store under gateway faults and an outage"),
+    ("test_secrets_scan.py", "9. Secrets never written"),
 ]
 
 

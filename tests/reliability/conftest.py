@@ -55,7 +55,7 @@ def pytest_sessionfinish(session, exitstatus):
 
 @pytest.fixture(scope="session")
 def simulator_account() -> tuple[str, str]:
-    """tests/conftest.py's simulator, for a distinctive account (scanned for by test_zz_secrets)."""
+    """tests/conftest.py's simulator, for a distinctive account (scanned for by test_secrets_scan)."""
     return API_USER, API_PASSWORD
 
 
@@ -77,3 +77,10 @@ def any_url(request, tmp_path):
     url = create_database("dh_rel")
     yield with_password(url)
     drop_database(url)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Tests marked ``runs_last`` (the secrets scan) run after every other collected test, so they
+    scan what all the scenarios wrote, whatever the order of file names."""
+    last = [item for item in items if item.get_closest_marker("runs_last")]
+    items[:] = [item for item in items if item not in last] + last

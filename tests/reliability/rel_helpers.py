@@ -9,7 +9,7 @@ against the simulator's ground truth (``check_truth``), checkpoints parsed after
 files found.
 
 The simulator (tests/conftest.py's, with this folder's ``simulator_account``), the API client, the
-processes and the PostgreSQL URLs here carry *distinctive* secrets, so ``test_zz_secrets.py`` (run
+processes and the PostgreSQL URLs here carry *distinctive* secrets, so ``test_secrets_scan.py`` (run
 last) can scan every file the runs wrote for them.
 """
 from __future__ import annotations
@@ -35,7 +35,7 @@ from backfill_helpers import (  # noqa: E402,F401  (make_client: the one client 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from reliability_report import counts_file  # noqa: E402
 
-# --- distinctive secrets (scanned for by test_zz_secrets.py) ---------------------------------------
+# --- distinctive secrets (scanned for by test_secrets_scan.py) ---------------------------------------
 API_USER = "relia-user"
 API_PASSWORD = "ApiPw-R3liab1lity-9f4e2c"
 SUPABASE_KEY = "sbkey-R3liab1lity-eyJhbGciOiJIUzI1NiJ9-7d1a"

@@ -1,5 +1,6 @@
-"""Scenario 9 (runs last in this folder): no log, checkpoint, error file or exception text written
-by the runs above holds the API password, the Supabase key or the database password."""
+"""Scenario 9: no log, checkpoint, error file or exception text written by the session's runs holds
+the API password, the Supabase key or the database password. Marked ``runs_last``: the folder's
+conftest moves these tests after every other test, whatever the file names."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,11 +18,13 @@ def _files_written(tmp_root: Path) -> list[Path]:
     return logs + tmp
 
 
+@pytest.mark.runs_last
 def test_no_secret_in_any_file_or_message(simulator, tmp_path, tmp_path_factory, stats):
     _scan(simulator, tmp_path, tmp_path_factory, stats)
 
 
 @pytest.mark.reliability
+@pytest.mark.runs_last
 def test_no_secret_after_the_heavy_scenarios(simulator, tmp_path, tmp_path_factory, stats):
     _scan(simulator, tmp_path, tmp_path_factory, stats)
 
