@@ -10,9 +10,12 @@ import json
 import logging
 import os
 import re
+import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -592,3 +595,409 @@ def test_verify_on_an_empty_database_says_there_is_nothing_to_check(tmp_path):
     out = run("verify_backfill", ["--database-url", fresh_db(tmp_path)])
     assert out.returncode == 0, out.stderr
     assert "the database holds no races yet" in out.stdout, out.stdout
+
+
+# helpers for the runs below: a real script as a process, and its checkpoint as it fills
+def start(script: str, argv: list[str], *, sim=None, env: dict | None = None, **popen) -> subprocess.Popen:
+    full = {**os.environ, "RACING_API_RETRY_INITIAL": "0.01", "RACING_API_RETRY_MAX": "0.05",
+            "RACING_API_TIMEOUT": "3", "RACING_API_RATE_SCALE": "50",
+            "RACING_API_USERNAME": SIM_USER, "RACING_API_PASSWORD": SIM_PASSWORD,
+            "RACING_API_BASE_URL": sim.base_url if sim is not None else "http://127.0.0.1:9"}
+    for var in ("DATABASE_URL", "SUPABASE_DB_URL", "SUPABASE_URL", "SUPABASE_SERVICE_KEY", "DARKHORSES_NOW"):
+        full.pop(var, None)
+    full.update(env or {})
+    popen.setdefault("stdout", subprocess.PIPE)
+    popen.setdefault("stderr", subprocess.PIPE)
+    return subprocess.Popen([sys.executable, str(SCRIPTS / f"{script}.py"), *argv], env=full, text=True, **popen)
+
+
+def wait_for_committed(checkpoint: Path, n: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if len(json.loads(checkpoint.read_text())["completed_dates"]) >= n:
+                return
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.02)
+    raise AssertionError(f"{checkpoint} never held {n} days (exit {proc.poll()})")
+
+
+RECENT_START, RECENT_END = date.today() - timedelta(days=60), date.today() - timedelta(days=31)
+
+
+# --- 10. a second Ctrl+C prints the whole resume command ---------------------------------------------------
+def test_a_second_ctrl_c_prints_the_full_resume_command_and_it_works(db_url, simulator, tmp_path):
+    checkpoint = tmp_path / "twice.json"
+    argv = ["--start-date", RECENT_START.isoformat(), "--end-date", RECENT_END.isoformat(),
+            "--database-url", db_url, "--checkpoint-file", str(checkpoint), "--quiet"]
+    proc = start("backfill_events", argv, sim=simulator)
+    try:
+        wait_for_committed(checkpoint, 2, proc)
+        held = simulator.hold("results")             # the run is now inside a day, waiting
+        assert held.wait_for(1, timeout=30)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+    finally:
+        simulator.release_holds()
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out + err
+    assert "Traceback" not in err
+    line = [l for l in err.splitlines() if "Resume with:" in l]
+    assert len(line) == 1, err
+    command = line[0].split("Resume with: ", 1)[1].strip()
+    assert command.startswith("python3 scripts/backfill_events.py --resume"), command
+    assert f"--checkpoint-file {checkpoint}" in command and f"--database-url '{db_url}'" in command, command
+    # the command works as printed (python3 is the interpreter running these tests)
+    resumed = run("backfill_events", shlex.split(command)[2:] + ["--quiet"], sim=simulator)
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    store = open_fresh_store(db_url)
+    try:
+        marks = store.read("committed_days", start=RECENT_START, end=RECENT_END)
+        assert {str(r["day"])[:10] for r in marks} == {d.isoformat() for d in
+                                                       (RECENT_START + timedelta(days=i) for i in range(30))}
+    finally:
+        store.close()
+
+
+def test_a_second_ctrl_c_of_the_enrichment_says_how_to_continue(simulator, tmp_path):
+    url = fresh_db(tmp_path)
+    load(url, simulator, RECENT_START, RECENT_START + timedelta(days=1), tmp_path)
+    proc = start("enrich_horses", ["--database-url", url, "--max-horses", "300", "--refresh"], sim=simulator)
+    try:
+        held = simulator.hold("horses")
+        assert held.wait_for(1, timeout=30)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+    finally:
+        simulator.release_holds()
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out + err
+    assert f"Continue with: python3 scripts/enrich_horses.py --database-url '{url}' --refresh" in err, err
+    assert "--resume" not in err                    # enrich_horses has no --resume
+
+
+# --- 11. a read-only logs/ says what works ----------------------------------------------------------------
+def _without_root_override() -> list[str]:
+    """A prefix that makes root obey file permissions (it would write into a 0555 folder)."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if not setpriv:
+        pytest.skip("running as root without setpriv: a read-only folder cannot be simulated")
+    return [setpriv, "--bounding-set=-dac_override,-dac_read_search", "--"]
+
+
+@pytest.fixture
+def repo_copy(tmp_path):
+    root = tmp_path / "repo"
+    for name in ("scripts", "utils", "supabase"):
+        shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return root
+
+
+def test_a_read_only_logs_folder_says_to_use_checkpoint_file_elsewhere(repo_copy, simulator, tmp_path):
+    url = fresh_db(tmp_path)
+    logs = repo_copy / "logs"
+    logs.mkdir(mode=0o555)
+    logs.chmod(0o555)
+    env = script_env_for(simulator)
+    argv = [sys.executable, str(repo_copy / "scripts" / "backfill_events.py"), "--start-date",
+            RECENT_START.isoformat(), "--end-date", (RECENT_START + timedelta(days=1)).isoformat(),
+            "--database-url", url]
+    out = subprocess.run(_without_root_override() + argv, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 3, out.stdout + out.stderr
+    line = one_line(out.stderr)
+    assert f"{logs} is not writable" in line and "--checkpoint-file" in line, line
+    assert "cannot create lock file" not in line and simulator.calls() == []
+    # the advice works
+    writable = tmp_path / "elsewhere"
+    writable.mkdir()
+    done = subprocess.run(_without_root_override() + argv + ["--checkpoint-file", str(writable / "cp.json")],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert (writable / "cp.json").is_file() and list(logs.iterdir()) == []
+
+
+def script_env_for(sim) -> dict:
+    from backfill_helpers import script_env
+
+    return script_env(sim, {"DARKHORSES_NOW": None})
+
+
+# --- 12. outside the virtualenv: what to install ----------------------------------------------------------
+@pytest.mark.parametrize("script, argv", [
+    ("backfill_events", ["--start-date", "2026-01-01", "--end-date", "2026-01-02"]),
+    ("backfill_all", ["--start-date", "2026-01-01", "--end-date", "2026-01-02", "--dry-run"]),
+    ("backfill_masters", []),
+    ("enrich_horses", ["--check-status"]),
+    ("verify_backfill", []),
+    ("backfill_report", []),
+    ("init_db", []),
+])
+def test_without_the_dependencies_a_script_says_to_run_make_venv(script, argv, tmp_path):
+    """``python -S`` leaves out the virtualenv's site-packages: the interpreter a user gets with a
+    bare ``python3`` on a machine where only .venv has the dependencies."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DATABASE_URL")}
+    out = subprocess.run([sys.executable, "-S", str(SCRIPTS / f"{script}.py"), *argv,
+                          "--database-url", f"sqlite:///{tmp_path}/x.db"],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2, out.stdout + out.stderr
+    line = one_line(out.stderr)
+    assert line.startswith("error: dependencies missing: run make venv (or pip install -r requirements.txt)"), line
+    assert ".venv/bin/python" in line and "No module named" in line
+
+
+def test_the_readme_says_once_how_to_get_the_dependencies():
+    readme = README.read_text(encoding="utf-8")
+    section = readme[readme.index("## Using your own account"):]
+    first_step = section[:section.index("\n1. ")]
+    assert "source .venv/bin/activate" in first_step and "make venv" in first_step, first_step
+    assert readme.count("source .venv/bin/activate") == 1
+
+
+# --- 13. make demo: one count table, thousands separators -------------------------------------------------
+def test_backfill_all_with_verify_prints_one_count_table_and_thousands_separators(simulator, tmp_path):
+    url = fresh_db(tmp_path)
+    out = run("backfill_all", ["--start-date", RECENT_START.isoformat(),
+                               "--end-date", (RECENT_START + timedelta(days=9)).isoformat(), "--verify",
+                               "--database-url", url, "--checkpoint-file", str(tmp_path / "all.json")],
+              sim=simulator)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    tables = [l for l in out.stdout.splitlines() if re.fullmatch(r"\s+runners\s+[\d,]+", l)]
+    assert len(tables) == 1, out.stdout
+    assert out.stdout.count("Summary:") + out.stdout.count("Record counts:") == 1, out.stdout
+    done = re.search(r"Done: ([\d,]+) days committed this run, ([\d,]+) races, ([\d,]+) runners; "
+                     r"([\d,]+) days failed", out.stdout)
+    assert done, out.stdout
+    numbers = [int(g.replace(",", "")) for g in done.groups()]
+    assert numbers[2] >= 1000
+    assert list(done.groups()) == [f"{n:,}" for n in numbers]
+
+
+# --- 14. the enrichment's progress counts horses, not batches ----------------------------------------------
+def _run_on_a_terminal(argv: list[str], env: dict) -> tuple[int, str]:
+    """Run with stderr on a pseudo-terminal (so the progress bar shows); returns (exit, screen bytes)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+    import threading
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=slave, text=True)
+    os.close(slave)
+    chunks: list[bytes] = []
+
+    def read() -> None:
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    proc.communicate(timeout=180)
+    reader.join(timeout=10)
+    os.close(master)
+    return proc.returncode, b"".join(chunks).decode(errors="replace")
+
+
+def test_the_enrichment_bar_moves_with_each_horse(simulator, tmp_path):
+    from backfill_helpers import script_env
+    from utils.enrichment import BATCH_SIZE
+    from utils.simulator import FaultConfig
+
+    url = fresh_db(tmp_path)
+    load(url, simulator, RECENT_START, RECENT_START + timedelta(days=2), tmp_path)
+    simulator.set_faults(FaultConfig(latency_ms=25))        # about 160 profiles a second with 4 workers
+    total = BATCH_SIZE + BATCH_SIZE // 2
+    code, screen = _run_on_a_terminal(
+        [sys.executable, str(SCRIPTS / "enrich_horses.py"), "--database-url", url, "--max-horses", str(total),
+         "--refresh"],
+        script_env(simulator))
+    assert code == 0, screen[-2000:]
+    shown = [int(n) for n in re.findall(rf"\b(\d+)/{total} \[", screen)]
+    assert shown and max(shown) == total, screen[-2000:]
+    moving = [n for n in shown if 0 < n < BATCH_SIZE]
+    assert moving, f"the bar showed only {sorted(set(shown))}: it counts batches, not horses"
+
+
+def test_without_a_terminal_the_enrichment_writes_a_line_as_soon_as_a_horse_is_done(simulator, tmp_path):
+    url = fresh_db(tmp_path)
+    load(url, simulator, RECENT_START, RECENT_START + timedelta(days=1), tmp_path)
+    out = run("enrich_horses", ["--database-url", url, "--max-horses", "150", "--refresh"], sim=simulator)
+    assert out.returncode == 0, out.stderr
+    counts = [int(n.replace(",", "")) for n in re.findall(r"^([\d,]+)/150 horses", out.stdout, re.M)]
+    assert counts and counts[0] < 100 and counts[-1] == 150, out.stdout
+
+
+# --- 15. --log-format json: a chunk banner is one structured event --------------------------------------------
+def test_json_logs_carry_chunks_as_events_not_banner_lines(simulator, tmp_path):
+    url = fresh_db(tmp_path)
+    # two days, two monthly chunks: the last day of a month two months back and the next day
+    first = (date.today().replace(day=1) - timedelta(days=40)).replace(day=1) - timedelta(days=1)
+    last = first + timedelta(days=1)
+    out = run("backfill_events", ["--start-date", first.isoformat(), "--end-date", last.isoformat(),
+                                  "--database-url", url, "--checkpoint-file", str(tmp_path / "j.json"),
+                                  "--log-format", "json"], sim=simulator)
+    assert out.returncode == 0, out.stderr
+    events = [json.loads(line) for line in out.stdout.splitlines()]        # every line is JSON
+    assert not [e for e in events if set(e["msg"]) <= {"=", " "}], "a banner line logged as a message"
+    chunks = [e for e in events if e.get("event") == "chunk"]
+    assert [(c["n"], c["of"], c["start"], c["end"]) for c in chunks] == [
+        (1, 2, first.isoformat(), first.isoformat()), (2, 2, last.isoformat(), last.isoformat())]
+    assert chunks[0]["msg"] == f"CHUNK 1/2: {first} to {first}"
+    # the log file of the day carries the same events
+    log_file = REPO / "logs" / f"backfill_events_{datetime.now():%Y%m%d}.log"
+    file_events = [json.loads(l) for l in log_file.read_text().splitlines() if l.startswith("{")]
+    assert any(e.get("event") == "chunk" and e.get("start") == first.isoformat() for e in file_events)
+    # text mode keeps the banner for the eye
+    out = run("backfill_events", ["--start-date", first.isoformat(), "--end-date", first.isoformat(),
+                                  "--database-url", url, "--checkpoint-file", str(tmp_path / "t.json")],
+              sim=simulator)
+    lines = out.stdout.splitlines()
+    at = lines.index(f"CHUNK 1/1: {first} to {first}")
+    assert lines[at - 1] == lines[at + 1] == "=" * 70
+
+
+# --- 3. conflicting options are refused, saying which wins and what to run instead --------------------------
+def _refused(out: subprocess.CompletedProcess, *needles: str) -> str:
+    assert out.returncode == 2, out.stdout[-2000:] + out.stderr[-2000:]
+    line = one_line(out.stderr)
+    assert line.startswith("error: ") and "Traceback" not in out.stderr
+    for needle in needles:
+        assert needle in line, (needle, line)
+    return line
+
+
+def _suggested(line: str) -> list[str]:
+    """The command a refusal suggests (after "run: " / "start a run of its own: "), as argv."""
+    command = re.search(r"(python3 scripts/\S+\.py [^;]*?)(?:\.?$|;| \(|\. )", line).group(1)
+    return shlex.split(command)
+
+
+def test_resume_with_other_regions_is_refused_and_says_what_to_run(sim, tmp_path):
+    url = fresh_db(tmp_path)
+    checkpoint = tmp_path / "cp.json"
+    first, last = date(2025, 1, 2), date(2025, 1, 3)
+    out = run("backfill_events", ["--start-date", first.isoformat(), "--end-date", last.isoformat(),
+                                  "--database-url", url, "--checkpoint-file", str(checkpoint), "--quiet"], sim=sim)
+    assert out.returncode == 0, out.stderr
+    sim.reset_calls()
+    line = _refused(run("backfill_events", ["--resume", "--region-codes", "gb", "--database-url", url,
+                                            "--checkpoint-file", str(checkpoint)], sim=sim),
+                    "--region-codes gb", "regions gb ire", str(checkpoint), "drop --region-codes")
+    assert "--resume wins" in line or "the checkpoint wins" in line, line
+    assert sim.calls() == []
+    suggested = _suggested(line)
+    assert suggested[:2] == ["python3", "scripts/backfill_events.py"], suggested
+    assert ["--region-codes", "gb"] == suggested[suggested.index("--region-codes"):][:2]
+    assert suggested[suggested.index("--start-date") + 1] == first.isoformat()
+    assert suggested[suggested.index("--end-date") + 1] == last.isoformat()
+    other = Path(suggested[suggested.index("--checkpoint-file") + 1])
+    assert other != checkpoint                      # the gb ire run stays resumable
+    # the suggestion runs as printed, and leaves the first run's checkpoint alone
+    before = checkpoint.read_text()
+    done = run("backfill_events", suggested[2:] + ["--quiet"], sim=sim)
+    assert done.returncode == 0, done.stderr
+    assert checkpoint.read_text() == before and json.loads(other.read_text())["params"]["region_codes"] == ["gb"]
+    # the same regions, in another order or case, are no conflict
+    same = run("backfill_events", ["--resume", "--region-codes", "IRE", "gb", "--database-url", url,
+                                   "--checkpoint-file", str(checkpoint), "--quiet"], sim=sim)
+    assert same.returncode == 0, same.stderr
+
+
+@pytest.mark.parametrize("extra, needles", [
+    (["--start-date", "2025-01-01"], ["--start-date 2025-01-01", "2025-01-02 to 2025-01-03",
+                                      "drop --start-date/--end-date"]),
+    (["--end-date", "2025-01-05"], ["--end-date 2025-01-05", "2025-01-02 to 2025-01-03"]),
+    (["--start-date", "2025-01-02", "--end-date", "2025-01-04"], ["--end-date 2025-01-04"]),
+    (["--no-racecards"], ["--no-racecards", "with racecards", "drop --no-racecards"]),
+])
+def test_resume_with_another_range_or_sources_is_refused_with_exit_2(extra, needles, sim, tmp_path):
+    url = fresh_db(tmp_path)
+    checkpoint = tmp_path / "cp.json"
+    out = run("backfill_events", ["--start-date", "2025-01-02", "--end-date", "2025-01-03", "--database-url", url,
+                                  "--checkpoint-file", str(checkpoint), "--quiet"], sim=sim)
+    assert out.returncode == 0, out.stderr
+    sim.reset_calls()
+    line = _refused(run("backfill_events", ["--resume", *extra, "--database-url", url,
+                                            "--checkpoint-file", str(checkpoint)], sim=sim), *needles)
+    assert "--resume wins" in line or "the checkpoint wins" in line, line
+    assert "python3 scripts/backfill_events.py" in line and "--checkpoint-file" in line, line
+    assert sim.calls() == []
+    # the options the checkpoint holds anyway are no conflict
+    same = run("backfill_events", ["--resume", "--start-date", "2025-01-02", "--end-date", "2025-01-03",
+                                   "--database-url", url, "--checkpoint-file", str(checkpoint), "--quiet"], sim=sim)
+    assert same.returncode == 0, same.stderr
+
+
+def test_backfill_all_resume_with_other_regions_is_refused_before_the_masters(sim, tmp_path):
+    url = fresh_db(tmp_path)
+    checkpoint = tmp_path / "all.json"
+    out = run("backfill_all", ["--start-date", "2025-01-02", "--end-date", "2025-01-02", "--database-url", url,
+                               "--checkpoint-file", str(checkpoint), "--quiet"], sim=sim)
+    assert out.returncode == 0, out.stderr
+    sim.reset_calls()
+    _refused(run("backfill_all", ["--resume", "--region-codes", "ire", "--database-url", url,
+                                  "--checkpoint-file", str(checkpoint)], sim=sim), "--region-codes ire", "gb ire")
+    assert sim.calls() == []                         # not even the masters
+    _refused(run("backfill_all", ["--resume", "--region-codes", "ire", "--database-url", url, "--dry-run",
+                                  "--checkpoint-file", str(checkpoint)], sim=sim), "--region-codes ire")
+
+
+PINNED_TODAY = {"DARKHORSES_NOW": "2025-01-10T12:00:00+00:00"}      # the ``sim`` fixture's today
+
+
+def test_incremental_with_a_start_date_it_would_skip_is_refused(db_url, sim, tmp_path):
+    """--start-date is where --incremental starts a database without results; once the database has
+    results, it starts at the last result day minus 2, and a --start-date before that which the
+    database does not hold is refused (it would be skipped), with the command that loads it."""
+    loaded_from, loaded_to = date(2025, 1, 2), date(2025, 1, 8)
+    out = run("backfill_events", ["--start-date", loaded_from.isoformat(), "--end-date", loaded_to.isoformat(),
+                                  "--database-url", db_url, "--checkpoint-file", str(tmp_path / "b.json"),
+                                  "--quiet"], sim=sim, env=PINNED_TODAY)
+    assert out.returncode == 0, out.stderr
+    inc = ["--incremental", "--database-url", db_url, "--checkpoint-file", str(tmp_path / "inc.json")]
+    sim.reset_calls()
+    line = _refused(run("backfill_events", [*inc, "--start-date", "2024-12-20"], sim=sim, env=PINNED_TODAY),
+                    "--start-date 2024-12-20", "2025-01-06", "--incremental wins")
+    assert sim.calls() == []
+    suggested = _suggested(line)
+    assert suggested[suggested.index("--start-date") + 1] == "2024-12-20"
+    assert suggested[suggested.index("--end-date") + 1] == "2025-01-05"
+    assert "--incremental" not in suggested
+    # a start inside the incremental range, or one the database holds (a cron line that began
+    # there), is no conflict: the run goes from the last result day minus 2 (the 8th, then the
+    # 10th, today, once the first run has loaded today's results)
+    for held, expected in ((date(2025, 1, 7), "2025-01-06"), (loaded_from, "2025-01-08")):
+        ok = run("backfill_events", [*inc, "--start-date", held.isoformat()], sim=sim, env=PINNED_TODAY)
+        assert ok.returncode == 0, ok.stdout[-2000:] + ok.stderr[-2000:]
+        assert f"Events backfill {expected} to 2025-01-17" in ok.stdout, ok.stdout
+    # the suggested command loads what was missing; then the same --incremental line runs
+    done = run("backfill_events", suggested[2:] + ["--quiet"], sim=sim, env=PINNED_TODAY)
+    assert done.returncode == 0, done.stderr
+    again = run("backfill_events", [*inc, "--start-date", "2024-12-20", "--quiet"], sim=sim, env=PINNED_TODAY)
+    assert again.returncode == 0, again.stderr
+
+
+@pytest.mark.parametrize("extra, needles", [
+    (["--end-date", "2025-01-12"], ["--end-date 2025-01-12", "--incremental wins", "without --incremental"]),
+    (["--resume"], ["--resume", "--incremental wins", "drop --resume", "drop --incremental"]),
+])
+def test_incremental_with_end_date_or_resume_is_refused(extra, needles, sim, tmp_path):
+    url = fresh_db(tmp_path)
+    _refused(run("backfill_events", ["--incremental", *extra, "--database-url", url,
+                                     "--checkpoint-file", str(tmp_path / "i.json")], sim=sim, env=PINNED_TODAY),
+             *needles)
+    assert sim.calls() == []

@@ -12,9 +12,8 @@ import os
 from datetime import timedelta
 
 from utils import planning
-from utils.cli import validate_range
 from utils.db_target import resolve_database
-from utils.errors import ConfigError, DarkHorsesError, ExitCode
+from utils.errors import DarkHorsesError, ExitCode
 from utils.events_command import RunFiles, request_from_args, run_events
 
 log = logging.getLogger("darkhorses")
@@ -67,14 +66,13 @@ def run_all(args: argparse.Namespace, ctx) -> ExitCode:
     from utils.masters import run_masters
     from utils.verification import format_counts, record_counts, verify
 
-    if not args.resume and args.start_date is None:
-        raise ConfigError("--start-date is required (or use --resume to continue a previous run)")
-    if not args.resume:
-        validate_range(args.start_date, args.end_date or ctx.today, today=ctx.today)
+    # the range, regions and sources of the events step, refused before any call when they are
+    # bad or conflict with the checkpoint (--resume): the masters load the same regions
+    request = request_from_args(args, RunFiles.from_option(args.checkpoint_file, demo=args.demo), ctx.today)
     if not args.skip_masters:
         log.info("STEP 1: masters")
         try:
-            run_masters(ctx.client, ctx.store, args.region_codes)
+            run_masters(ctx.client, ctx.store, request.regions)
         except DarkHorsesError as exc:
             log.error("Masters failed (%s); no event work was started", exc)
             return ExitCode.CRITICAL
@@ -84,13 +82,13 @@ def run_all(args: argparse.Namespace, ctx) -> ExitCode:
         from utils.enrich_command import run_enrichment
 
         log.info("STEP 3: horse enrichment")
-        code = max(code, run_enrichment(argparse.Namespace(quiet=args.quiet), ctx))
-    log.info("Summary:")
-    for line in format_counts(record_counts(ctx.store)):
-        log.info(line)
-    if args.verify and code in (ExitCode.OK, ExitCode.PARTIAL):
-        files = RunFiles.from_option(args.checkpoint_file, demo=args.demo)
-        request = request_from_args(argparse.Namespace(**{**vars(args), "resume": True}), files, ctx.today)
+        code = max(code, run_enrichment(argparse.Namespace(quiet=args.quiet, database_url=args.database_url,
+                                                           demo=args.demo), ctx))
+    if not (args.verify and code in (ExitCode.OK, ExitCode.PARTIAL)):
+        log.info("Summary:")                   # (the verification prints the same counts first)
+        for line in format_counts(record_counts(ctx.store)):
+            log.info(line)
+    else:
         ok = verify(ctx.store, request.start, request.end, today=ctx.today,
                     log=logging.getLogger("darkhorses.verify"))
         if not ok and code == ExitCode.OK:

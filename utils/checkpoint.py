@@ -9,6 +9,7 @@ file: the kernel releases it when the process dies, so a SIGKILLed run never lea
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import glob
 import json
@@ -87,6 +88,21 @@ def _remove_stale_temp_files(path: Path) -> None:
             stale.unlink()
         except OSError:
             pass
+
+
+WRITABLE_ELSEWHERE = ("give --checkpoint-file PATH in a folder you can write to (the checkpoint's lock "
+                      "and error log go beside it)")
+
+
+def unwritable_folder(path: Path, exc: OSError) -> str:
+    """The message for a checkpoint, lock or error log that cannot be written where it is."""
+    folder = Path(path).parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return (f"{folder} is not writable ({exc.strerror}: cannot create {Path(path).name}); "
+                f"{WRITABLE_ELSEWHERE}")
+    return f"cannot create {path} ({exc.strerror or exc}); {WRITABLE_ELSEWHERE}"
 
 
 def _read_json(path: Path, what: str) -> Any:
@@ -204,7 +220,10 @@ class Checkpoint:
         }
 
     def save(self) -> None:
-        atomic_write_json(self.path, self.to_json())
+        try:
+            atomic_write_json(self.path, self.to_json())
+        except CheckpointError as exc:
+            raise CheckpointError(f"{exc}; {WRITABLE_ELSEWHERE}") from None
 
     def mismatch(self, params: dict[str, Any]) -> list[str]:
         """Names of the run parameters that differ from the checkpoint's."""
@@ -258,7 +277,7 @@ class RunLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise CheckpointError(f"cannot create lock file {self.path}: {exc.strerror}") from None
+            raise CheckpointError(unwritable_folder(self.path, exc)) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

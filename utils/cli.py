@@ -126,7 +126,7 @@ OPTIONS: dict[str, Callable[[argparse.ArgumentParser], object]] = {
     "end_date": lambda p: p.add_argument(
         "--end-date", type=iso_date, metavar="YYYY-MM-DD", help="last day to backfill (default: today)"),
     "region_codes": lambda p: p.add_argument(
-        "--region-codes", nargs="+", type=region_code, default=list(DEFAULT_REGIONS), metavar="CODE",
+        "--region-codes", nargs="+", type=region_code, default=None, metavar="CODE",
         help="region codes to fetch, in any case (default: gb ire; the API's codes are listed in the "
              "README: gb, ire, fr, usa, …)"),
     "no_racecards": lambda p: p.add_argument(
@@ -187,12 +187,45 @@ OPTIONS: dict[str, Callable[[argparse.ArgumentParser], object]] = {
 }
 
 
+# Options whose default is filled in after parsing (argparse's own default would hide whether the
+# user typed the option): a command that must refuse a conflicting option looks at ``args.given``.
+LATE_DEFAULTS: dict[str, Callable[[], object]] = {"region_codes": lambda: list(DEFAULT_REGIONS)}
+
+
 class OneLineParser(argparse.ArgumentParser):
-    """Usage errors as one line on stderr and exit 2 (argparse would print its usage block first)."""
+    """Usage errors as one line on stderr and exit 2 (argparse would print its usage block first).
+
+    The parsed namespace carries ``given``: the destinations of the options typed on the command
+    line (``{"resume", "region_codes"}``), so that "--region-codes gb ire" typed out can be told from
+    the default; defaults in ``LATE_DEFAULTS`` are filled in after that."""
 
     def error(self, message: str):  # type: ignore[override]
         sys.stderr.write(f"error: {message} (see {self.prog} --help)\n")
         sys.exit(int(ExitCode.USAGE))
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        parsed, extra = super().parse_known_args(args, namespace)
+        given = set(getattr(parsed, "given", ()))
+        for action in self._actions:
+            if action.dest in (argparse.SUPPRESS, "help", "given"):
+                continue
+            value = getattr(parsed, action.dest, action.default)
+            if value is not None and value != action.default:
+                given.add(action.dest)
+        for dest, default in LATE_DEFAULTS.items():
+            if hasattr(parsed, dest) and getattr(parsed, dest) is None:
+                setattr(parsed, dest, default())
+        parsed.given = frozenset(given)
+        return parsed, extra
+
+
+def options_given(args: argparse.Namespace) -> frozenset[str]:
+    """The options typed on the command line (``OneLineParser``); for a namespace built by hand,
+    every option that holds a value other than None/False."""
+    given = getattr(args, "given", None)
+    if given is not None:
+        return frozenset(given)
+    return frozenset(k for k, v in vars(args).items() if v is not None and v is not False)
 
 
 def build_parser(prog: str, description: str, names: Iterable[str]) -> argparse.ArgumentParser:
@@ -244,9 +277,14 @@ class _JsonFormatter(logging.Formatter):
 
 
 class _ConsoleFormatter(logging.Formatter):
-    """Message only: tracebacks never reach the console, only the log file."""
+    """Message only: tracebacks never reach the console, only the log file. A record with a
+    ``banner`` (a chunk's start) is framed by that rule above and below, for the eye; the JSON
+    format carries the same record as one event with its fields instead."""
 
     def format(self, record: logging.LogRecord) -> str:
+        banner = getattr(record, "banner", None)
+        if banner:
+            return f"{banner}\n{record.getMessage()}\n{banner}"
         return record.getMessage()
 
 
@@ -371,12 +409,32 @@ def load_environment() -> None:
         register_secret(os.environ.get(var))
 
 
+# What to run after an abort (a second Ctrl+C): the command that continues, set by the command
+# running (``set_interrupt_hint``), e.g. "Resume with: python3 scripts/backfill_events.py --resume …".
+_INTERRUPT_HINT: str | None = None
+# Our own top-level packages: a ModuleNotFoundError naming one of them is a bug, not a missing dependency.
+_OWN_PACKAGES = {"utils", "scripts", "tests", "benchmarks"}
+DEPENDENCIES_MISSING = ("dependencies missing: run make venv (or pip install -r requirements.txt) and run "
+                        "the scripts with .venv/bin/python (or after source .venv/bin/activate)")
+
+
+def set_interrupt_hint(text: str | None) -> None:
+    global _INTERRUPT_HINT
+    _INTERRUPT_HINT = text
+
+
+def _missing_dependency(exc: BaseException) -> bool:
+    name = getattr(exc, "name", None) or ""
+    return isinstance(exc, ModuleNotFoundError) and bool(name) and name.split(".")[0] not in _OWN_PACKAGES
+
+
 def run_main(main: Callable[[], int]) -> None:
     """Run a script's main and exit with a documented code; no traceback ever reaches the user."""
     try:
         code = main()
     except KeyboardInterrupt:
-        print("Interrupted; nothing half-written. Re-run with --resume to continue.", file=sys.stderr)
+        print("Interrupted; nothing half-written." + (f" {_INTERRUPT_HINT}" if _INTERRUPT_HINT else ""),
+              file=sys.stderr)
         code = ExitCode.INTERRUPTED
     except ConfigError as exc:
         print(f"error: {redact(str(exc))}", file=sys.stderr)
@@ -385,8 +443,12 @@ def run_main(main: Callable[[], int]) -> None:
         print(f"critical: {redact(str(exc))}", file=sys.stderr)
         code = ExitCode.CRITICAL if exc.critical else ExitCode.PARTIAL
     except Exception as exc:  # noqa: BLE001 - last line of defence: one line, details in the log
-        log.error("unexpected error", exc_info=True)
-        print(f"critical: unexpected {type(exc).__name__}: {redact(str(exc))[:300]} "
-              f"(details in the log file under logs/)", file=sys.stderr)
-        code = ExitCode.CRITICAL
+        if _missing_dependency(exc):          # a bare python3 outside .venv
+            print(f"error: {DEPENDENCIES_MISSING} ({exc})", file=sys.stderr)
+            code = ExitCode.USAGE
+        else:
+            log.error("unexpected error", exc_info=True)
+            print(f"critical: unexpected {type(exc).__name__}: {redact(str(exc))[:300]} "
+                  f"(details in the log file under logs/)", file=sys.stderr)
+            code = ExitCode.CRITICAL
     sys.exit(int(code))

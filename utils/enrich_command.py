@@ -5,11 +5,29 @@ import argparse
 import logging
 import signal
 
+from utils.cli import set_interrupt_hint
+from utils.db_target import mask_url
 from utils.enrichment import HorseEnricher, describe_status, pending_counts, pending_horses
 from utils.errors import ConfigError, ExitCode
 from utils.progress import CountProgress
 
 log = logging.getLogger("darkhorses.enrich")
+
+
+def continue_command(args: argparse.Namespace) -> str:
+    """The command that continues an interrupted enrichment (it resumes from the database itself;
+    a password in --database-url is masked: type it again)."""
+    parts = ["python3 scripts/enrich_horses.py"]
+    if getattr(args, "demo", False):
+        parts.append("--demo")
+    if getattr(args, "database_url", None):
+        parts.append(f"--database-url '{mask_url(args.database_url)}'")
+    for option in ("since",):
+        if getattr(args, option, None):
+            parts.append(f"--{option} {getattr(args, option)}")
+    if getattr(args, "refresh", False):
+        parts.append("--refresh")
+    return " ".join(parts)
 
 
 def run_enrichment(args: argparse.Namespace, ctx) -> ExitCode:
@@ -35,11 +53,12 @@ def run_enrichment(args: argparse.Namespace, ctx) -> ExitCode:
         log.warning("Stopping after the batch in flight is committed (Ctrl+C again aborts now)")
 
     previous = signal.signal(signal.SIGINT, request_stop)
+    set_interrupt_hint(f"Continue with: {continue_command(args)}")       # for a second Ctrl+C
     progress = CountProgress(len(horse_ids), "horses", quiet=getattr(args, "quiet", False))
     try:
-        enricher = HorseEnricher(
+        enricher = HorseEnricher(                 # progress per horse; commits per batch of 100
             ctx.client, ctx.store, should_stop=lambda: stopping["flag"],
-            on_batch=lambda r: progress.advance_to(
+            on_horse=lambda r: progress.advance_to(
                 r.calls, f"ok={r.fetched:,} not_found={r.not_found:,} failed={len(r.failed)}"))
         result = enricher.run(horse_ids)
     finally:

@@ -9,7 +9,7 @@ A 404 is stored as ``profile_status = 'not_found'`` and never asked again.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Callable
@@ -69,13 +69,17 @@ class HorseEnricher:
     def __init__(self, client: Any, store: Any, *, workers: int = 4,
                  clock: Callable[[], datetime] | None = None,
                  should_stop: Callable[[], bool] = lambda: False,
-                 on_batch: Callable[[EnrichmentResult], None] | None = None):
+                 on_batch: Callable[[EnrichmentResult], None] | None = None,
+                 on_horse: Callable[[EnrichmentResult], None] | None = None):
+        """``on_horse`` is called (in this thread) as each horse's call completes, ``on_batch``
+        after each batch is committed: progress counts horses, commits stay per batch."""
         self.client = client
         self.store = store
         self.workers = workers
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.should_stop = should_stop
         self.on_batch = on_batch
+        self.on_horse = on_horse
 
     def run(self, horse_ids: list[str]) -> EnrichmentResult:
         result = EnrichmentResult()
@@ -84,9 +88,19 @@ class HorseEnricher:
                 if self.should_stop():
                     break
                 batch = horse_ids[start:start + BATCH_SIZE]
-                outcomes = list(pool.map(self._fetch_one, batch))
-                self._tally(result, batch, outcomes)
-                unit = merge_units(*(rows for _, rows in outcomes if rows))
+                jobs = {pool.submit(self._fetch_one, horse_id): horse_id for horse_id in batch}
+                outcomes: dict[str, tuple[str, Any]] = {}
+                try:
+                    for job in as_completed(jobs):
+                        outcomes[jobs[job]] = job.result()      # a critical error propagates
+                        self._tally(result, jobs[job], outcomes[jobs[job]][0])
+                        if self.on_horse:
+                            self.on_horse(result)
+                except BaseException:
+                    for job in jobs:
+                        job.cancel()              # nothing of this batch is written
+                    raise
+                unit = merge_units(*(outcomes[h][1] for h in batch if outcomes[h][1]))
                 if unit:
                     self.store.write_unit(unit)   # one transaction per batch
                 if self.on_batch:
@@ -94,15 +108,14 @@ class HorseEnricher:
         return result
 
     @staticmethod
-    def _tally(result: EnrichmentResult, batch: list[str], outcomes: list[tuple[str, Any]]) -> None:
-        result.calls += len(batch)
-        for horse_id, (status, _) in zip(batch, outcomes):
-            if status == "ok":
-                result.fetched += 1
-            elif status == "not_found":
-                result.not_found += 1
-            else:
-                result.failed.append(horse_id)
+    def _tally(result: EnrichmentResult, horse_id: str, status: str) -> None:
+        result.calls += 1
+        if status == "ok":
+            result.fetched += 1
+        elif status == "not_found":
+            result.not_found += 1
+        else:
+            result.failed.append(horse_id)
 
     def _fetch_one(self, horse_id: str) -> tuple[str, dict[str, list[dict]] | None]:
         """One profile -> (status, rows). Critical errors propagate; others leave it pending."""

@@ -17,9 +17,9 @@ from utils import planning
 from utils.backfill import (DEFAULT_DAYS_IN_FLIGHT, EventsBackfill, EventsRequest, StopFlag,
                             committed_days)
 from utils.checkpoint import Checkpoint, ErrorLog, RunLock
-from utils.cli import LOGS_DIR, validate_range
+from utils.cli import DEFAULT_REGIONS, LOGS_DIR, options_given, set_interrupt_hint, validate_range
 from utils.db_target import mask_url
-from utils.errors import CheckpointError, ConfigError, ExitCode
+from utils.errors import ConfigError, ExitCode
 from utils.progress import ConsoleProgress
 
 log = logging.getLogger("darkhorses")
@@ -54,11 +54,34 @@ class RunFiles:
         return cls(path, path.with_name(path.stem + "_errors.json"))
 
 
-def incremental_request(args: argparse.Namespace, store, today: date) -> EventsRequest:
-    """From the last day with results in the database (minus the overlap) to the racecard horizon."""
+def incremental_request(args: argparse.Namespace, store, today: date,
+                        files: RunFiles | None = None) -> EventsRequest:
+    """From the last day with results in the database (minus the overlap) to the racecard horizon.
+
+    ``--start-date`` is where a database without results starts (so a cron line may keep it). Once
+    the database has results, a ``--start-date`` before the incremental start is accepted only when
+    the database holds that day (the line's earlier runs loaded it); otherwise those days would be
+    skipped without a word, so it is refused with the backfill command that loads them."""
+    regions = tuple(dict.fromkeys(args.region_codes))
+    racecards = not getattr(args, "no_racecards", False)
+    results = not getattr(args, "no_results", False)
     last = store.read("last_result_day")[0]["day"]
     if last:
-        start = date.fromisoformat(str(last)[:10]) - timedelta(days=INCREMENTAL_OVERLAP_DAYS)
+        last_day = date.fromisoformat(str(last)[:10])
+        start = last_day - timedelta(days=INCREMENTAL_OVERLAP_DAYS)
+        wanted = args.start_date
+        if wanted and wanted < min(start, today):
+            probe = EventsRequest(wanted, wanted, regions, racecards, results)
+            if wanted not in committed_days(store, probe, today):
+                fill = EventsRequest(wanted, min(start, today) - timedelta(days=1), regions, racecards, results)
+                own = bool(getattr(args, "checkpoint_file", None)) and files is not None
+                raise ConfigError(
+                    f"--incremental starts at {min(start, today)} (the last day with results in the database, "
+                    f"{last_day}, minus {INCREMENTAL_OVERLAP_DAYS} days); --start-date {wanted} is only where "
+                    f"it starts a database without results, and this database lacks {wanted}, so "
+                    f"--incremental wins and would skip it. To load {fill.start} to {fill.end} first, run: "
+                    f"{new_run_command(args, files, fill, f'{fill.start}_{fill.end}', own_checkpoint=own)}; "
+                    f"then the same --incremental command continues from there")
     elif args.start_date:
         start = args.start_date
     else:
@@ -66,9 +89,27 @@ def incremental_request(args: argparse.Namespace, store, today: date) -> EventsR
                           "--start-date first (or give --start-date with --incremental)")
     start = min(start, today)
     return EventsRequest(start=start, end=today + timedelta(days=planning.RACECARD_DAYS_AHEAD),
-                         regions=tuple(dict.fromkeys(args.region_codes)),
-                         racecards=not getattr(args, "no_racecards", False),
-                         results=not getattr(args, "no_results", False))
+                         regions=regions, racecards=racecards, results=results)
+
+
+def _refuse_incremental_conflicts(args: argparse.Namespace) -> None:
+    """--incremental picks its own range: --end-date and --resume would be ignored."""
+    checkpoint_file, demo = getattr(args, "checkpoint_file", None), getattr(args, "demo", False)
+    if args.resume:
+        own = RunFiles.from_option(checkpoint_file, demo=demo, incremental=True)
+        backfill = RunFiles.from_option(checkpoint_file, demo=demo)
+        raise ConfigError(
+            f"--incremental and --resume conflict: --incremental picks its range from the database and "
+            f"keeps its own checkpoint ({own.checkpoint}), so --incremental wins and --resume would be "
+            f"ignored. For the daily update drop --resume; to continue an interrupted backfill drop "
+            f"--incremental: {resume_command(args, backfill)}")
+    if args.end_date:
+        raise ConfigError(
+            f"--incremental runs from the database's last result day (minus {INCREMENTAL_OVERLAP_DAYS} days) "
+            f"to today + {planning.RACECARD_DAYS_AHEAD} days, so --incremental wins and --end-date "
+            f"{args.end_date} would be ignored. For the daily update drop --end-date; to load up to "
+            f"{args.end_date}, run without --incremental: python3 scripts/backfill_events.py "
+            f"--start-date YYYY-MM-DD --end-date {args.end_date}")
 
 
 def request_from_args(args: argparse.Namespace, files: RunFiles, today: date,
@@ -76,9 +117,8 @@ def request_from_args(args: argparse.Namespace, files: RunFiles, today: date,
     """The range to run: from the options, from the checkpoint (``--resume``) or from the
     database (``--incremental``)."""
     if getattr(args, "incremental", False):
-        if args.resume or args.end_date:
-            raise ConfigError("--incremental picks its own range; drop --resume/--end-date")
-        return incremental_request(args, store, today)
+        _refuse_incremental_conflicts(args)
+        return incremental_request(args, store, today, files)
     if getattr(args, "resume", False):
         saved = Checkpoint.load(files.checkpoint)
         if saved is None:
@@ -104,24 +144,83 @@ def request_from_args(args: argparse.Namespace, files: RunFiles, today: date,
     return request
 
 
+def _describe(request: EventsRequest) -> str:
+    sources = " and ".join(s for s, on in (("racecards", request.racecards), ("results", request.results)) if on)
+    return (f"{request.start} to {request.end}, regions {' '.join(request.regions)}, with {sources}")
+
+
 def _refuse_conflicting_options(args: argparse.Namespace, request: EventsRequest,
                                 files: RunFiles) -> None:
-    given = {"start_date": args.start_date and args.start_date.isoformat(),
-             "end_date": args.end_date and args.end_date.isoformat()}
-    saved = request.params()
-    clash = [k for k, v in given.items() if v and v != saved[k]]
-    if clash:
-        raise CheckpointError(
-            f"--resume: the checkpoint {files.checkpoint} is for {saved['start_date']}..{saved['end_date']}; "
-            f"it does not match the given {', '.join('--' + k.replace('_', '-') for k in clash)}. "
-            f"Drop those options to resume, or use another --checkpoint-file")
+    """``--resume`` continues the checkpoint's run as it was started: an option that asks for
+    another range, other regions or other sources would be ignored, so it is refused (exit 2),
+    saying that the checkpoint wins and how to run what the option asked for."""
+    given = options_given(args)
+    asked = EventsRequest(
+        start=args.start_date or request.start, end=args.end_date or request.end,
+        regions=(tuple(dict.fromkeys(args.region_codes)) if "region_codes" in given and args.region_codes
+                 else request.regions),
+        racecards=request.racecards and not getattr(args, "no_racecards", False),
+        results=request.results and not getattr(args, "no_results", False))
+    shown, drop, tags = [], [], []
+    if (asked.start, asked.end) != (request.start, request.end):
+        shown += [f"--start-date {args.start_date}"] if args.start_date and args.start_date != request.start else []
+        shown += [f"--end-date {args.end_date}"] if args.end_date and args.end_date != request.end else []
+        drop.append("--start-date/--end-date")
+        tags.append(f"{asked.start}_{asked.end}")
+    if set(asked.regions) != set(request.regions):
+        shown.append("--region-codes " + " ".join(asked.regions))
+        drop.append("--region-codes")
+        tags.append("-".join(asked.regions))
+    for flag, before, after in (("--no-racecards", request.racecards, asked.racecards),
+                                ("--no-results", request.results, asked.results)):
+        if before != after:
+            shown.append(flag)
+            drop.append(flag)
+            tags.append(flag.removeprefix("--"))
+    if not shown:
+        return
+    what = (f"{asked.start} to {asked.end}" if drop == ["--start-date/--end-date"]
+            else _describe(asked) if asked.racecards or asked.results else "nothing")
+    raise ConfigError(
+        f"--resume continues the run of the checkpoint {files.checkpoint} ({_describe(request)}), so the "
+        f"checkpoint wins and {', '.join(shown)} would be ignored. To resume that run, drop "
+        f"{', '.join(drop)}; to load {what} instead, start a run of its own: "
+        f"{new_run_command(args, files, asked, '-'.join(tags), own_checkpoint=True)}")
+
+
+def _target_options(args: argparse.Namespace) -> list[str]:
+    """The options that chose the run's API and database (a password in --database-url masked)."""
+    parts = []
+    if getattr(args, "demo", False):
+        parts.append("--demo")
+    if getattr(args, "database_url", None):
+        parts.append(f"--database-url '{mask_url(args.database_url)}'")
+    return parts
+
+
+def new_run_command(args: argparse.Namespace, files: RunFiles | None, request: EventsRequest, tag: str,
+                    *, own_checkpoint: bool) -> str:
+    """The command of a fresh run of ``request`` on the same database; with ``own_checkpoint`` its
+    checkpoint is a new file beside ``files.checkpoint`` (``<name>-<tag>.json``), so the run that
+    checkpoint belongs to stays resumable."""
+    parts = ["python3 scripts/backfill_events.py", f"--start-date {request.start}",
+             f"--end-date {request.end}"]
+    if tuple(request.regions) != DEFAULT_REGIONS:
+        parts.append("--region-codes " + " ".join(request.regions))
+    if not request.racecards:
+        parts.append("--no-racecards")
+    if not request.results:
+        parts.append("--no-results")
+    parts += _target_options(args)
+    if own_checkpoint and files is not None:
+        parts.append(f"--checkpoint-file {files.checkpoint.with_name(f'{files.checkpoint.stem}-{tag}.json')}")
+    return " ".join(parts)
 
 
 def preflight(args: argparse.Namespace, today: date) -> None:
     """Refuse bad options before any database or API is touched (usage errors exit 2)."""
     if getattr(args, "incremental", False):
-        if args.resume or args.end_date:
-            raise ConfigError("--incremental picks its own range; drop --resume/--end-date")
+        _refuse_incremental_conflicts(args)
         return
     files = RunFiles.from_option(getattr(args, "checkpoint_file", None), demo=getattr(args, "demo", False))
     request_from_args(args, files, today)
@@ -201,6 +300,7 @@ def run_events(args: argparse.Namespace, ctx, *, install_signals: bool = True) -
     stop = StopFlag()
     if install_signals:
         _install_signal_handlers(stop)
+    set_interrupt_hint(f"Resume with: {resume_command(args, files)}")     # for a second Ctrl+C
     with RunLock(files.lock):
         checkpoint, errors = _prepare_checkpoint(request, files, args.resume)
         checkpoint.database = getattr(ctx.store, "display", None)
@@ -222,11 +322,7 @@ def run_events(args: argparse.Namespace, ctx, *, install_signals: bool = True) -
 def resume_command(args: argparse.Namespace, files: RunFiles) -> str:
     """The command that resumes this run, with the options that chose its database and files
     (a password in --database-url is masked: type it again)."""
-    parts = ["python3 scripts/backfill_events.py --resume"]
-    if getattr(args, "demo", False):
-        parts.append("--demo")
-    if getattr(args, "database_url", None):
-        parts.append(f"--database-url '{mask_url(args.database_url)}'")
+    parts = ["python3 scripts/backfill_events.py --resume", *_target_options(args)]
     if getattr(args, "checkpoint_file", None) or files.checkpoint != DEFAULT_CHECKPOINT \
             and not getattr(args, "demo", False):
         parts.append(f"--checkpoint-file {files.checkpoint}")
@@ -245,8 +341,8 @@ def _announce(request: EventsRequest, checkpoint: Checkpoint, today: date, datab
 
 def _finish(totals: dict[str, int], backfill: EventsBackfill, stop: StopFlag, files: RunFiles,
             resume_hint: str) -> ExitCode:
-    log.info("Done: %d days committed this run, %d races, %d runners; %d days failed",
-             totals["days"], totals["races"], totals["runners"], totals["failed_days"])
+    log.info("Done: %s days committed this run, %s races, %s runners; %s days failed",
+             *(f"{totals[k]:,}" for k in ("days", "races", "runners", "failed_days")))
     if stop.requested:
         log.warning("Stopped by request; checkpoint saved. Resume with: %s", resume_hint)
         return ExitCode.INTERRUPTED

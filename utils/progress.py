@@ -19,6 +19,8 @@ from utils.planning import Chunk, format_duration
 
 log = logging.getLogger("darkhorses.progress")
 _OPEN_BARS: list = []
+BANNER = "=" * 70           # the rule above and below a chunk's line on a text console
+PLAIN_LINE_SECONDS = 15.0    # without a bar: a progress line at most this often (and the first at once)
 
 
 def _write_through_bars(line: str, stream) -> None:
@@ -66,10 +68,12 @@ class ConsoleProgress:
                                    "[{elapsed}<{remaining}] {postfix}")
 
     def chunk_started(self, chunk: Chunk, total_chunks: int) -> None:
-        self._write("=" * 70)
-        self._write(f"CHUNK {chunk.index}/{total_chunks}: {chunk.label}",
-                    chunk=chunk.index, chunks=total_chunks, range=chunk.label)
-        self._write("=" * 70)
+        """One record: framed by ``=====`` rules on a text console, one structured event in JSON
+        (``{"event": "chunk", "n": 45, "of": 131, "start": …, "end": …}``)."""
+        log.info(f"CHUNK {chunk.index}/{total_chunks}: {chunk.label}",
+                 extra={"banner": BANNER, "fields": {"event": "chunk", "n": chunk.index, "of": total_chunks,
+                                                     "start": chunk.start.isoformat(),
+                                                     "end": chunk.end.isoformat()}})
 
     def day_done(self, outcome) -> None:
         self.done += 1
@@ -94,7 +98,8 @@ class ConsoleProgress:
             f"{totals['entities']:,} entity rows extracted; {totals['failed_days']} failed days"
             f" | overall {self.done}/{self.total_days} days"
             + (f", ETA {format_duration(eta)}" if eta is not None else ""),
-            chunk=chunk.index, **totals)
+            event="chunk_done", n=chunk.index, days_done=self.done, days_total=self.total_days,
+            **{k: v for k, v in totals.items() if k not in ("event", "n", "days_done", "days_total")})
 
     def eta_seconds(self) -> float | None:
         finished = self.done + self.failed
@@ -113,13 +118,19 @@ class ConsoleProgress:
 
 
 class CountProgress:
-    """A bar (terminal) or periodic lines (nohup/cron) over a known number of items, with ETA."""
+    """A bar (terminal) or periodic lines (nohup/cron) over a known number of items, with ETA.
 
-    def __init__(self, total: int, unit: str, *, quiet: bool = False, show_bar: bool | None = None):
+    ``advance_to`` may be called for every item: the bar redraws at its own pace, and without a
+    bar a line is written for the first item, then at most every ``line_seconds``, and at the end."""
+
+    def __init__(self, total: int, unit: str, *, quiet: bool = False, show_bar: bool | None = None,
+                 line_seconds: float = PLAIN_LINE_SECONDS):
         self.total = total
         self.unit = unit
         self.done = 0
         self.started = time.monotonic()
+        self.line_seconds = line_seconds
+        self._last_line: float | None = None
         if show_bar is None:
             show_bar = sys.stderr.isatty() and not quiet
         self._bar = open_bar(total=total, unit=unit) if show_bar else None
@@ -130,9 +141,14 @@ class CountProgress:
         if self._bar is not None:
             self._bar.update(step)
             if note:
-                self._bar.set_postfix_str(note)
+                self._bar.set_postfix_str(note, refresh=False)
             return
-        elapsed = time.monotonic() - self.started
+        now = time.monotonic()
+        if (self._last_line is not None and done < self.total
+                and now - self._last_line < self.line_seconds):
+            return
+        self._last_line = now
+        elapsed = now - self.started
         eta = elapsed / done * (self.total - done) if done else 0.0
         log.info("%s/%s %s %s ETA %s", f"{done:,}", f"{self.total:,}", self.unit, note,
                  format_duration(eta))
