@@ -98,6 +98,22 @@ def run_events_script(argv: list[str], sim, *, env_overrides: dict | None = None
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def wait_for_committed(checkpoint: Path, n: int, proc: subprocess.Popen, timeout: float = 60) -> bool:
+    """Wait until the run's checkpoint mirror lists ``n`` committed days (True), or the run ends
+    or the time is up (False)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if len(read_json(checkpoint)["completed_dates"]) >= n:
+                return True
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.02)
+    return False
+
+
 # --- checksums ------------------------------------------------------------------------------
 def _norm(value) -> str:
     if value is None:

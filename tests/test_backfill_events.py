@@ -17,7 +17,7 @@ import pytest
 from backfill_helpers import (
     PG_SERVER, SIM_PASSWORD, assert_matches_truth, create_database, database_checksum, drop_database,
     expected_tables, ground_truth, make_client, open_fresh_store, postgres_available, read_json,
-    run_events_inprocess, run_events_script)
+    run_events_inprocess, run_events_script, wait_for_committed)
 from utils.checkpoint import RunLock
 from utils.simulator import FaultConfig, RacingAPISimulator, SimulatorConfig
 from utils.simulator_data import is_busy_day
@@ -281,17 +281,6 @@ def test_check_status_makes_no_calls_and_no_writes(simulator, tmp_path, caplog):
 
 
 # --- real processes: exit codes, kill/resume, Ctrl+C, lock --------------------------------------
-def _wait_for_days(checkpoint, n: int, proc, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if len(read_json(checkpoint)["completed_dates"]) >= n:
-                return
-        except (OSError, ValueError, KeyError):
-            pass
-        time.sleep(0.02)
-
-
 def test_sigkill_at_random_points_then_resume_gives_the_ground_truth(store_url, simulator, tmp_path):
     start, end = TODAY - timedelta(days=70), TODAY - timedelta(days=41)
     truth = ground_truth(simulator, start, end, today=TODAY)
@@ -305,7 +294,7 @@ def test_sigkill_at_random_points_then_resume_gives_the_ground_truth(store_url, 
         kills = 0
         for attempt in range(3):
             proc = run_events_script(argv if attempt == 0 else ["--resume", *argv[4:]], simulator)
-            _wait_for_days(checkpoint, 3 + 7 * attempt + rng.randint(0, 4), proc)
+            wait_for_committed(checkpoint, 3 + 7 * attempt + rng.randint(0, 4), proc)
             time.sleep(rng.uniform(0, 0.15))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
@@ -331,7 +320,7 @@ def test_sigint_finishes_the_day_saves_and_exits_130(simulator, tmp_path):
             "--database-url", db, "--checkpoint-file", str(checkpoint)]
     open_fresh_store(db).close()
     proc = run_events_script(argv, simulator)
-    _wait_for_days(checkpoint, 5, proc)
+    wait_for_committed(checkpoint, 5, proc)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

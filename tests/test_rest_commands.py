@@ -7,10 +7,9 @@ The scripts run as real processes, as a user runs them, against the simulator ov
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 
 import pytest
 

@@ -192,3 +192,63 @@ def test_checkpoint_writes_are_atomic_under_sigkill(tmp_path, stats):
     assert leftovers == []
     assert json.loads(target.read_text())["n"] == 2
     CAPTURED_TEXT.append(target.read_text())
+
+
+# A backfill that stops for good right after the database committed its third day and before the
+# JSON mirror records it (printing "paused"), so the test kills it exactly in that window.
+BETWEEN_COMMIT_AND_MIRROR = r"""
+import runpy, sys, time
+sys.path.insert(0, sys.argv[1])
+from utils import backfill
+real = backfill.EventsBackfill._commit_day
+seen = {"n": 0}
+
+def commit_day(self, day, outcome):
+    seen["n"] += 1
+    if seen["n"] == 3:
+        print("paused", day.isoformat(), flush=True)
+        time.sleep(600)
+    real(self, day, outcome)
+
+backfill.EventsBackfill._commit_day = commit_day
+sys.argv = [sys.argv[2], *sys.argv[3:]]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def test_kill_between_the_database_commit_and_the_mirror_then_resume(simulator, tmp_path, stats):
+    """The day the database committed is done, whatever the JSON mirror says: --resume never
+    fetches it again, and the tables are the ground truth."""
+    from backfill_helpers import REPO, script_env
+
+    start, end = TODAY - timedelta(days=40), TODAY - timedelta(days=31)
+    expected, _, _ = truth_for(simulator, start, end, TODAY)
+    db = f"sqlite:///{tmp_path}/between.db"
+    checkpoint = tmp_path / "between.json"
+    argv = ["--start-date", start.isoformat(), "--end-date", end.isoformat(), "--database-url", db,
+            "--checkpoint-file", str(checkpoint), "--days-in-flight", "1", "--quiet"]
+    store = open_fresh_store(db)
+    try:
+        proc = subprocess.Popen([sys.executable, "-c", BETWEEN_COMMIT_AND_MIRROR, str(REPO),
+                                 str(REPO / "scripts" / "backfill_events.py"), *argv],
+                                env=script_env(simulator, {"RACING_API_RATE_SCALE": "400"}),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        marker = proc.stdout.readline().split()          # blocks until the window is reached
+        assert marker[0] == "paused", marker
+        paused_day = marker[1]
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+        mirrored = {d for d in read_json(checkpoint)["completed_dates"]}
+        assert paused_day not in mirrored and len(mirrored) == 2
+        marked = {d["day"] for d in store.read("committed_days", start=start, end=end)}
+        assert paused_day in marked and len(marked) == 3      # the database has it: committed
+        calls_before = len(simulator.calls())
+        code, out, err = finish(start_script(["--resume", *argv[4:]], simulator), timeout=300)
+        assert code == 0, err
+        resumed = simulator.calls()[calls_before:]
+        assert not [c for c in resumed if paused_day in str(c.params)], "a committed day was fetched again"
+        assert paused_day in read_json(checkpoint)["completed_dates"]     # the mirror caught up
+        stats.add("kills_between_commit_and_mirror", 1)
+        check_truth(stats, store, expected)
+    finally:
+        store.close()

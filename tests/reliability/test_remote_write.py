@@ -15,7 +15,7 @@ from datetime import date, timedelta
 import psycopg
 import pytest
 
-from backfill_helpers import PG_SERVER, open_fresh_store, read_json
+from backfill_helpers import PG_SERVER, open_fresh_store, wait_for_committed
 from postgrest_fake import PostgrestFake
 from rel_helpers import SUPABASE_KEY, check_truth, finish, one_line, races_by_day, start_script, truth_for
 from utils.stores.postgres_store import PostgresStore
@@ -28,16 +28,9 @@ def _argv(start, end, checkpoint, *extra):
             "--checkpoint-file", str(checkpoint), "--quiet", *extra]
 
 
-def _wait_for_committed(checkpoint, n: int, proc, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while proc.poll() is None and time.monotonic() < deadline:
-        try:
-            if len(read_json(checkpoint)["completed_dates"]) >= n:
-                return
-        except (OSError, ValueError, KeyError):
-            pass
-        time.sleep(0.02)
-    raise AssertionError(f"the run did not commit {n} days (exit {proc.poll()})")
+def _wait_for_committed(checkpoint, n: int, proc) -> None:
+    assert wait_for_committed(checkpoint, n, proc, timeout=120), \
+        f"the run did not commit {n} days (exit {proc.poll()})"
 
 
 def _assert_days_whole_or_absent(store, races_by_truth_day, start, end) -> set[str]:

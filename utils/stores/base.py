@@ -10,16 +10,15 @@ from __future__ import annotations
 import json
 import re
 from abc import ABC, abstractmethod
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
 from utils.errors import StoreError
-from utils.merge import merge_row, merged_value, upsert_sql  # noqa: F401  (the stores' SQL)
+from utils.merge import merge_row
 from utils.reads import check_params, read_of
-from utils.schema import BACKFILL_DAYS, MIGRATIONS_TABLE, TABLES, WRITE_ORDER, Table
+from utils.schema import MIGRATIONS_TABLE, TABLES, WRITE_ORDER, Table
 
 UNIT_NOTE = "; the write unit was rolled back, nothing of it was written"
 Unit = Mapping[str, Iterable[Mapping[str, Any]]]

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from utils.errors import StoreConnectionError, StoreError
 from utils.schema import BACKFILL_DAYS, MIGRATIONS_TABLE, Table
+from utils.merge import upsert_sql
 from utils.stores.base import (UNIT_NOTE, DayMark, Prepared, Store, WriteCounts, columns_of,
-                               first_line, now_utc, upsert_sql)
+                               first_line, now_utc)
 
 
 def _timestamp(value: datetime) -> str:
