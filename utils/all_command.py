@@ -61,6 +61,17 @@ def print_plan(args: argparse.Namespace, today) -> ExitCode:
     return ExitCode.OK
 
 
+def _enrichment_alongside(args: argparse.Namespace, ctx, request):
+    """The profile fetcher that runs beside the events (None when not asked for, or when the run
+    cannot open a second connection: then the profiles are fetched after the events)."""
+    if not args.enrich_horses:
+        return None
+    from utils.enrich_command import EnrichmentAlongside
+
+    alongside = EnrichmentAlongside(ctx, since=request.start)
+    return alongside.start() if alongside.available else None
+
+
 def run_all(args: argparse.Namespace, ctx) -> ExitCode:
     """Masters (unless skipped), events, then verification (``--verify``) and the summary table."""
     from utils.masters import run_masters
@@ -76,9 +87,17 @@ def run_all(args: argparse.Namespace, ctx) -> ExitCode:
         except DarkHorsesError as exc:
             log.error("Masters failed (%s); no event work was started", exc)
             return ExitCode.CRITICAL
-    log.info("STEP 2: events")
-    code = run_events(args, ctx)
-    if args.enrich_horses and code in (ExitCode.OK, ExitCode.PARTIAL):
+    alongside = _enrichment_alongside(args, ctx, request)
+    log.info("STEP 2: events" + (" (horse profiles fetched alongside)" if alongside else ""))
+    try:
+        code = run_events(args, ctx, on_commit=alongside.day_committed if alongside else None)
+    except BaseException:
+        if alongside:
+            alongside.abandon()
+        raise
+    if alongside:
+        code = max(code, alongside.finish(code))
+    elif args.enrich_horses and code in (ExitCode.OK, ExitCode.PARTIAL):
         from utils.enrich_command import run_enrichment
 
         log.info("STEP 3: horse enrichment")

@@ -265,10 +265,12 @@ class EventsBackfill:
     def __init__(self, *, client: Any, store: Any, request: EventsRequest, checkpoint: Checkpoint,
                  errors: ErrorLog, progress: Progress, today: date,
                  stop: StopFlag | None = None, clock: Callable[[], datetime] | None = None,
-                 resume: bool = False, days_in_flight: int = DEFAULT_DAYS_IN_FLIGHT):
+                 resume: bool = False, days_in_flight: int = DEFAULT_DAYS_IN_FLIGHT,
+                 on_commit: Callable[[date], None] | None = None):
         """``resume``: skip the days the database already holds for this request (a fresh run,
         or an incremental one, fetches every day of its range again)."""
         self.resume = resume
+        self.on_commit = on_commit
         self.days_in_flight = max(1, int(days_in_flight))
         self.client = client
         self.store = store
@@ -409,6 +411,8 @@ class EventsBackfill:
         stats["days_committed"] = len(self.checkpoint.completed)
         self.checkpoint.save()
         self.errors.clear(day)
+        if self.on_commit:
+            self.on_commit(day)
         release_freed_memory()           # keeps peak RSS bounded by one day, not by the range
 
     def _init_stats(self) -> None:

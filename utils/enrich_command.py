@@ -4,10 +4,12 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import threading
 
 from utils.cli import set_interrupt_hint
 from utils.db_target import mask_url
-from utils.enrichment import HorseEnricher, describe_status, pending_counts, pending_horses
+from utils.enrichment import (EnrichmentResult, HorseEnricher, describe_status, pending_counts,
+                              pending_horses)
 from utils.errors import ConfigError, ExitCode
 from utils.progress import CountProgress
 
@@ -69,3 +71,92 @@ def run_enrichment(args: argparse.Namespace, ctx) -> ExitCode:
     if stopping["flag"]:
         return ExitCode.INTERRUPTED
     return ExitCode.PARTIAL if result.failed else ExitCode.OK
+
+
+class EnrichmentAlongside:
+    """``backfill_all --enrich-horses``: profiles fetched WHILE the events backfill runs.
+
+    Why alongside: ``/horses/{id}/pro`` has its own budget (5/s), so enriching after the events
+    costs their sum; fetched concurrently, on the horses budget, for horses of the days already
+    committed, the whole job costs about the larger of the two. A thread polls the database for
+    pending horses whenever a day commits (those of committed days), enriches them in batches, and,
+    once the events are done, drains what is left. It writes through its own store connection (a second SQLite or
+    PostgreSQL connection, or the REST store), so the events' writes are never blocked by it.
+    """
+
+    POLL_SECONDS = 2.0
+    BATCH = 500
+
+    def __init__(self, ctx, *, since):
+        from utils.stores import open_store
+
+        self.client = ctx.client
+        self.since = since
+        target = getattr(ctx, "target", None)
+        self.store = open_store(target) if target is not None else None
+        self.events_done = threading.Event()
+        self.stopping = threading.Event()
+        self._new_day = threading.Event()      # set by each committed day: pending horses to look at
+        self.result = EnrichmentResult()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="enrich-alongside", daemon=True)
+
+    @property
+    def available(self) -> bool:
+        """Only a run that can open its own connection enriches alongside (tests handing a store
+        in without a target enrich after the events, as before)."""
+        return self.store is not None
+
+    def start(self) -> "EnrichmentAlongside":
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        attempted: set[str] = set()
+        enricher = HorseEnricher(self.client, self.store, should_stop=self.stopping.is_set)
+        try:
+            while not self.stopping.is_set():
+                done = self.events_done.is_set()       # read first: a last day may still appear
+                ids = [h for h in pending_horses(self.store, since=self.since, limit=self.BATCH)
+                       if h not in attempted]
+                if ids:
+                    attempted.update(ids)
+                    self._add(enricher.run(ids))
+                elif done:
+                    return
+                else:
+                    self._new_day.wait(self.POLL_SECONDS)
+                    self._new_day.clear()
+        except BaseException as exc:  # noqa: BLE001 - handed to finish() in the run's thread
+            self.error = exc
+
+    def _add(self, part: EnrichmentResult) -> None:
+        self.result.calls += part.calls
+        self.result.fetched += part.fetched
+        self.result.not_found += part.not_found
+        self.result.failed.extend(part.failed)
+
+    def day_committed(self, day) -> None:  # noqa: ARG002 - any committed day may add horses
+        self._new_day.set()
+
+    def abandon(self) -> None:
+        """The events stopped with an error: stop after the batch in flight, close."""
+        self.stopping.set()
+        self.events_done.set()
+        self._new_day.set()
+        self.thread.join()
+        self.store.close()
+
+    def finish(self, events_code: ExitCode) -> ExitCode:
+        """Drain (or, after an interrupt, stop at the batch in flight), join, report."""
+        if events_code == ExitCode.INTERRUPTED:
+            self.stopping.set()
+        self.events_done.set()
+        self._new_day.set()
+        self.thread.join()
+        self.store.close()
+        if self.error is not None:
+            raise self.error
+        log.info("Enrichment alongside: %d profiles stored, %d not found (remembered), %d failed "
+                 "(still pending)", self.result.fetched, self.result.not_found, len(self.result.failed))
+        return ExitCode.PARTIAL if self.result.failed else ExitCode.OK

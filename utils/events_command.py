@@ -12,6 +12,7 @@ import signal
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Callable
 
 from utils import planning
 from utils.backfill import (DEFAULT_DAYS_IN_FLIGHT, EventsBackfill, EventsRequest, StopFlag,
@@ -288,8 +289,10 @@ def _prepare_checkpoint(request: EventsRequest, files: RunFiles, resume: bool) -
     return Checkpoint(files.checkpoint, request.params()), ErrorLog(files.errors)
 
 
-def run_events(args: argparse.Namespace, ctx, *, install_signals: bool = True) -> ExitCode:
-    """Run (or report on) the events backfill for parsed options; returns the exit code."""
+def run_events(args: argparse.Namespace, ctx, *, install_signals: bool = True,
+               on_commit: Callable[[date], None] | None = None) -> ExitCode:
+    """Run (or report on) the events backfill for parsed options; returns the exit code.
+    ``on_commit`` is told each day the database committed (backfill_all's profile fetcher)."""
     files = RunFiles.from_option(getattr(args, "checkpoint_file", None),
                                  demo=getattr(args, "demo", False),
                                  incremental=getattr(args, "incremental", False))
@@ -311,7 +314,8 @@ def run_events(args: argparse.Namespace, ctx, *, install_signals: bool = True) -
         backfill = EventsBackfill(client=ctx.client, store=ctx.store, request=request,
                                   checkpoint=checkpoint, errors=errors, progress=progress,
                                   today=ctx.today, stop=stop, resume=bool(args.resume),
-                                  days_in_flight=getattr(args, "days_in_flight", DEFAULT_DAYS_IN_FLIGHT))
+                                  days_in_flight=getattr(args, "days_in_flight", DEFAULT_DAYS_IN_FLIGHT),
+                                  on_commit=on_commit)
         try:
             totals = backfill.run()
         finally:
