@@ -7,7 +7,8 @@ entities included, one transaction each) through both stores, and times a plain 
 runner rows into an empty, unindexed, constraint-free PostgreSQL table as the baseline.
 
 Targets: PostgresStore >= 50% of the baseline's rows/s; SqliteStore >= 50,000 runner rows/s.
-Prints PASS/FAIL per target and rewrites the "## Stores" section of docs/PERFORMANCE.md.
+Prints the figures (its two targets are retired by issue 15) and rewrites the "## Stores" section
+of docs/PERFORMANCE.md.
 
     .venv/bin/python benchmarks/bench_stores.py [--runners 150000] [--pg postgresql://postgres@127.0.0.1:5432]
 """
@@ -182,7 +183,6 @@ def report(res: dict, n: int, command: str) -> tuple[str, bool]:
     rate = {k: n / res[f"{k}_s"] for k in ("sqlite", "sqlite_rerun", "sqlite_floor", "pg", "pg_rerun",
                                            "copy", "copy_real")}
     share = rate["pg"] / rate["copy"]
-    ok_sqlite, ok_pg = rate["sqlite"] >= SQLITE_TARGET, share >= PG_TARGET_SHARE
     machine = f"{platform.node() or 'host'}: {platform.processor() or platform.machine()}, " \
               f"{os.cpu_count()} CPUs, Python {platform.python_version()}, " \
               f"psycopg {psycopg.__version__}, PostgreSQL {_pg_version()}"
@@ -196,31 +196,34 @@ def report(res: dict, n: int, command: str) -> tuple[str, bool]:
         "Rates are runner rows per second over the whole unit (entities and races included).", "",
         "| path | seconds | runner rows/s | target | result |",
         "|---|---:|---:|---|---|",
-        f"| SqliteStore, first write | {res['sqlite_s']:.2f} | {rate['sqlite']:,.0f} | ≥ {SQLITE_TARGET:,} | "
-        f"{'PASS' if ok_sqlite else 'FAIL'} |",
+        f"| SqliteStore, first write | {res['sqlite_s']:.2f} | {rate['sqlite']:,.0f} | ≥ {SQLITE_TARGET:,}: "
+        f"retired (issue 15) | info |",
         f"| SqliteStore, re-write (all unchanged) | {res['sqlite_rerun_s']:.2f} | {rate['sqlite_rerun']:,.0f} | | |",
         f"| ceiling: runner rows only, one executemany into an in-memory table (no key, index, type) | "
         f"{res['sqlite_floor_s']:.2f} | {rate['sqlite_floor']:,.0f} | | |",
-        f"| PostgresStore, first write | {res['pg_s']:.2f} | {rate['pg']:,.0f} | ≥ 50% of COPY | "
-        f"{'PASS' if ok_pg else 'FAIL'} ({share:.0%}) |",
+        f"| PostgresStore, first write | {res['pg_s']:.2f} | {rate['pg']:,.0f} | ≥ 50% of COPY: "
+        f"retired (issue 15) | info ({share:.0%}) |",
         f"| PostgresStore, re-write (all unchanged) | {res['pg_rerun_s']:.2f} | {rate['pg_rerun']:,.0f} | | |",
         f"| baseline: one COPY into an empty unindexed table | {res['copy_s']:.2f} | {rate['copy']:,.0f} | | |",
         f"| ceiling: one COPY into the real, empty ra_runners (PK, 4 indexes, 2 FKs) | "
         f"{res['copy_real_s']:.2f} | {rate['copy_real']:,.0f} | | {rate['copy_real'] / rate['copy']:.0%} "
         f"of baseline |",
         "",
-        "How: PostgreSQL COPYs each table of a unit into a session temp table and merges it with one",
-        "`INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE <changed>`; SQLite inserts new keys with one",
-        "`executemany` of a plain INSERT and sends stored keys through the no-clobber upsert, inside",
-        "`BEGIN IMMEDIATE … COMMIT`. The ceiling row shows why the 50%-of-COPY target is out of reach",
-        "with this schema: a single COPY into the real `ra_runners` (its primary key, 4 indexes and 2",
-        f"foreign keys checked per row) already runs at {rate['copy_real'] / rate['copy']:.0%} of the unindexed "
-        "baseline. The",
-        "SQLite ceiling row is the same kind of evidence: Python's sqlite3 binding 52 columns per row is",
-        "the cost, and the store writes races, entities, a key and indexes on top of it.",
+        "**Retired targets.** Issue 15 retires SqliteStore ≥ 50,000 runner rows/s and PostgresStore ≥ 50%",
+        "of the raw-COPY baseline: issue 3's ceiling measurements showed they were ill-posed. A single COPY",
+        "of the runner rows alone into the real `ra_runners` (its primary key, 4 indexes and 2 foreign keys",
+        f"checked per row) already runs at {rate['copy_real'] / rate['copy']:.0%} of the unindexed baseline, and "
+        "Python's sqlite3 binding 52 columns per row is the SQLite ceiling. Kept as information.",
+        "",
+        "How: PostgresStore sends each unit as JSON to `ra_apply_day` (utils/pg_functions.py) in one",
+        "statement on an autocommit connection: one round trip and one transaction a unit; the database",
+        "dedupes and merges by the rules of utils/merge.py. SqliteStore applies the same rules with upserts",
+        "generated from utils/merge.py (new keys with one `executemany` of a plain INSERT, stored keys",
+        "through the upsert) inside `BEGIN IMMEDIATE … COMMIT`. The COPY rows are raw baselines: runner",
+        "rows only, no races, entities or merge.",
         "",
     ]
-    return "\n".join(lines), ok_sqlite and ok_pg
+    return "\n".join(lines), True     # the targets are retired: the figures are information
 
 
 def _pg_version() -> str:
