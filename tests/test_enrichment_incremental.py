@@ -66,6 +66,42 @@ def test_racecard_horses_are_skipped_unless_refresh(simulator, tmp_path):
         store.close()
 
 
+def test_check_status_and_the_report_count_pending_horses_one_way(simulator, tmp_path):
+    """Issue 16 item 4: --check-status said 0 while the report listed every horse as Pending. One
+    definition now: "N horses without a profile: M need a call, K already have their details"."""
+    import json
+    import subprocess
+    import sys
+
+    db = f"sqlite:///{tmp_path}/pending.db"
+    store = open_fresh_store(db)
+    try:
+        cards = TODAY - timedelta(days=20)                      # racecard era: details known
+        _results_only(store, simulator, tmp_path, TODAY - timedelta(days=30), TODAY - timedelta(days=30))
+        assert run_events_inprocess(store, simulator, [
+            "--start-date", cards.isoformat(), "--end-date", cards.isoformat(),
+            "--checkpoint-file", str(tmp_path / "cp2.json")]) == 0
+        row = store.read("pending_horse_counts", since=None)[0]
+        without, need = int(row["without_profile"]), int(row["need_call"])
+    finally:
+        store.close()
+    assert 0 < need < without
+    status = subprocess.run([sys.executable, str(REPO / "scripts" / "enrich_horses.py"), "--database-url", db,
+                             "--check-status"], capture_output=True, text=True, timeout=120)
+    assert status.returncode == 0, status.stderr
+    text = status.stdout + status.stderr
+    assert (f"{without:,} horses without a profile: {need:,} need a call, {without - need:,} already "
+            f"have their details from racecards") in text
+    report = subprocess.run([sys.executable, str(REPO / "scripts" / "backfill_report.py"), "--database-url", db,
+                             "--out", str(tmp_path / "rep"), "--quiet"], capture_output=True, text=True,
+                            timeout=120)
+    assert report.returncode == 0, report.stderr
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    # the report's "Pending" is "without a profile" (per year and region: a horse that ran in both
+    # regions counts in each), never the smaller "need a call"
+    assert sum(r["horses_pending"] for r in summary["rows"]) >= without > need
+
+
 def test_killed_enrichment_never_repeats_a_committed_horse(simulator, tmp_path):
     db = f"sqlite:///{tmp_path}/k.db"
     store = open_fresh_store(db)
