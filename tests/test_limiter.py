@@ -7,14 +7,20 @@ was told to sleep, and any two slots closer than the interval prove a booking ra
 """
 from __future__ import annotations
 
+import json
+import logging
+import os
 import sys
 import threading
+import time
 from itertools import combinations
+from pathlib import Path
 
 import pytest
 
 from utils.planning import SPEC_RATE_LIMITS
 from utils.rate_limit import EndpointLimits, RateLimiter
+from utils.shared_budget import STATE_DIR_ENV, SharedBudget, account_key, state_dir
 
 EPS = 1e-9
 
@@ -325,3 +331,169 @@ def test_a_backlogged_endpoint_does_not_hold_other_endpoints_back_under_the_glob
     assert min(gaps(results)) >= 1.0 / 5 - EPS
     for a, b in combinations(everything, 2):
         assert abs(a - b) >= 1.0 / 10 - EPS
+
+
+# --- one budget per account across processes (utils.shared_budget), on a virtual clock -------------
+# Two EndpointLimits with their own SharedBudget on one file behave as two processes of one account:
+# each has its own descriptor, so flock excludes them from each other as it does processes. (The same
+# over real processes and HTTP: tests/test_shared_budget.py.)
+URL = "https://api.theracingapi.com"
+
+
+def twin_limits(tmp_path, vt, *, users=("alice", "alice"), **kwargs):
+    return [EndpointLimits(clock=vt.clock, sleep=vt.sleep,
+                           shared=SharedBudget.for_account(URL, user, tmp_path, wall=vt.clock), **kwargs)
+            for user in users]
+
+
+def test_two_processes_of_one_account_take_turns_on_each_endpoint(tmp_path):
+    vt = VirtualTime()
+    a, b = twin_limits(tmp_path, vt)
+    times = []
+    for limits in (a, b, a, b, b, a):
+        limits.acquire("racecards")
+        times.append(vt.now)
+    interval = a.limiter("racecards").interval
+    assert gaps(times) == pytest.approx([interval] * 5)
+    b.acquire("results")                        # another endpoint has its own budget
+    assert vt.now == pytest.approx(times[-1])
+
+
+def test_a_second_process_waits_for_the_slot_the_first_one_booked_and_for_its_pause(tmp_path):
+    vt = VirtualTime()
+    a, b = twin_limits(tmp_path, vt)
+    a.acquire("results")                        # at 500: the next results slot is 500 + interval
+    assert b.acquire("results") == pytest.approx(a.limiter("results").interval)
+    a.pause("results", 3.0)                     # a 429 in process a, Retry-After: 3
+    start = vt.now
+    b.acquire("results")
+    assert vt.now == pytest.approx(start + 3.0), "process b must honour process a's Retry-After"
+
+
+def test_the_shared_budget_and_a_per_process_global_cap_hold_together(tmp_path):
+    vt = VirtualTime()
+    a, b = twin_limits(tmp_path, vt, max_rps=3)
+    booked: list[tuple[str, str, float]] = []
+    for k in range(30):
+        process, name = (a, "a") if k % 3 else (b, "b")
+        endpoint = ("results", "horses", "racecards")[k % 3]
+        process.acquire(endpoint)
+        booked.append((name, endpoint, vt.now))
+    for endpoint in ("results", "horses", "racecards"):
+        mine = [t for _, e, t in booked if e == endpoint]
+        assert min(gaps(mine)) >= a.limiter(endpoint).interval - EPS, endpoint
+    for name in ("a", "b"):
+        mine = [t for n, _, t in booked if n == name]
+        assert min(gaps(mine)) >= 1.0 / 3 - EPS, name
+
+
+def test_a_late_grant_in_one_process_delays_the_slot_another_had_booked(tmp_path):
+    """Process a wakes 0.1 s after its slot (a loaded machine); process b had booked the slot one
+    interval after a's and wakes on time: b must still leave a full interval after a's actual grant."""
+    vt = VirtualTime()
+    budget_a = SharedBudget.for_account(URL, "alice", tmp_path, wall=vt.clock)
+    budget_b = SharedBudget.for_account(URL, "alice", tmp_path, wall=vt.clock)
+    interval = 0.21
+    assert budget_a.book("results", interval) == 0 and budget_a.confirm("results", interval) == (0, False)
+    wait_a = budget_a.book("results", interval)            # a's slot: 500.21
+    wait_b = budget_b.book("results", interval)            # b's slot: 500.42
+    assert (wait_a, wait_b) == pytest.approx((interval, 2 * interval))
+    vt.now += wait_a + 0.1                                 # a wakes late, at 500.31
+    assert budget_a.confirm("results", interval) == (0, False)
+    vt.now = 500.0 + wait_b                                # b wakes on time, at 500.42
+    wait, paused = budget_b.confirm("results", interval)
+    assert not paused and wait == pytest.approx(0.1), "b must wait for a full interval after a"
+    vt.now += wait
+    assert budget_b.confirm("results", interval) == (0, False)
+
+
+def test_a_pause_voids_a_booking_made_before_it(tmp_path):
+    vt = VirtualTime()
+    a = SharedBudget.for_account(URL, "alice", tmp_path, wall=vt.clock)
+    b = SharedBudget.for_account(URL, "alice", tmp_path, wall=vt.clock)
+    assert b.book("horses", 0.21) == 0
+    a.pause("horses", 2.0)
+    wait, paused = b.confirm("horses", 0.21)
+    assert paused and wait == pytest.approx(2.0)
+    assert b.book("horses", 0.21) == pytest.approx(2.0)
+
+
+def test_different_accounts_do_not_share_a_budget(tmp_path):
+    vt = VirtualTime()
+    alice, bob = twin_limits(tmp_path, vt, users=("alice", "bob"))
+    alice.acquire("racecards")
+    alice.pause("racecards", 30.0)
+    bob.acquire("racecards")
+    bob.acquire("results")
+    assert vt.sleeps == [], "bob waited for alice's budget"
+    assert len(list(tmp_path.iterdir())) == 2
+    assert account_key(URL, "alice") != account_key(URL, "bob")
+    assert account_key(URL, "alice") != account_key("http://127.0.0.1:5000", "alice")
+
+
+def test_the_state_file_holds_instants_only_no_username_nor_password(tmp_path):
+    vt = VirtualTime()
+    (limits,) = [EndpointLimits(clock=vt.clock, sleep=vt.sleep, shared=SharedBudget.for_account(
+        URL, "alice@example.com", tmp_path, wall=vt.clock))]
+    limits.acquire("results")
+    limits.pause("results", 1.0)
+    (path,) = tmp_path.iterdir()
+    text = path.read_text()
+    assert "alice" not in path.name and "alice" not in text and "example" not in text
+    state = json.loads(text)
+    assert set(state) == {"results"} and set(state["results"]) == {"next", "last", "paused"}
+
+
+def test_a_corrupt_state_file_is_recreated_with_a_warning(tmp_path, caplog):
+    vt = VirtualTime()
+    budget = SharedBudget.for_account(URL, "alice", tmp_path, wall=vt.clock)
+    for garbage in (b"\x00\xff{not json", b'{"results": {"next": "soon"}}', b"[1, 2]", b"{" * 70000):
+        budget.path.write_bytes(garbage)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="darkhorses.rate"):
+            assert budget.book("results", 0.2) == 0
+        assert "corrupt" in caplog.text and "recreating" in caplog.text
+        assert set(json.loads(budget.path.read_text())) == {"results"}
+    assert not budget.disabled
+
+
+def test_an_instant_far_ahead_is_a_clock_set_back_and_is_ignored(tmp_path, caplog):
+    vt = VirtualTime()
+    budget = SharedBudget.for_account(URL, "alice", tmp_path, wall=vt.clock)
+    budget.path.write_text(json.dumps({"results": {"next": vt.now + 5000, "last": vt.now - 1}}))
+    with caplog.at_level(logging.WARNING, logger="darkhorses.rate"):
+        assert budget.book("results", 0.2) == 0
+    assert "clock was set back" in caplog.text
+
+
+def test_an_unusable_state_path_means_pacing_alone_with_one_warning(tmp_path, caplog):
+    vt = VirtualTime()
+    budget = SharedBudget.for_account(URL, "alice", tmp_path, wall=vt.clock)
+    budget.path.mkdir()                         # a directory where the file should be
+    limits = EndpointLimits(clock=vt.clock, sleep=vt.sleep, shared=budget)
+    with caplog.at_level(logging.WARNING, logger="darkhorses.rate"):
+        times = grants(lambda: limits.acquire("results"), vt, 3)
+        limits.pause("results", 1.0)
+        limits.acquire("results")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert budget.disabled and len(warnings) == 1 and "paces its own calls only" in warnings[0]
+    assert gaps(times) == pytest.approx([limits.limiter("results").interval] * 2)
+    assert vt.now == pytest.approx(times[-1] + 1.0), "the in-process pause still holds"
+
+
+def test_state_dir_is_configurable_and_defaults_to_the_user_cache(tmp_path):
+    assert state_dir({STATE_DIR_ENV: str(tmp_path)}) == tmp_path
+    assert state_dir({"XDG_CACHE_HOME": "/c"}) == Path("/c/darkhorses/rate-budget")
+    assert state_dir({}).parts[-3:] == (".cache", "darkhorses", "rate-budget")
+
+
+def test_stale_budget_files_are_removed_when_a_process_opens_its_own(tmp_path):
+    old = tmp_path / f"budget-{'0' * 32}.json"
+    fresh = tmp_path / f"budget-{'1' * 32}.json"
+    other = tmp_path / "notes.txt"
+    for path in (old, fresh, other):
+        path.write_text("{}")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    os.utime(other, (time.time() - 7200, time.time() - 7200))
+    SharedBudget.for_account(URL, "alice", tmp_path).book("results", 0.2)
+    assert not old.exists() and fresh.exists() and other.exists()

@@ -2,7 +2,8 @@
 
 Layers, each small:
 
-* ``EndpointLimits`` paces every call (``utils.rate_limit``);
+* ``EndpointLimits`` paces every call (``utils.rate_limit``), on a budget shared by every process
+  of the account (``utils.shared_budget``);
 * ``_send`` makes one HTTP request; ``_refusal`` and ``_decode`` turn the answer into data, a typed
   error, or a ``_Retryable`` wrapper around one;
 * tenacity retries the ``_Retryable`` ones (429 honouring ``Retry-After``, 5xx, timeouts, resets,
@@ -36,6 +37,7 @@ from utils.credentials import api_credentials, load_env
 from utils.errors import (AuthenticationError, BadResponseError, ConfigError, IncompleteDataError,
                           NotFoundError, PlanWindowError, RacingAPIError, ValidationFailed)
 from utils.rate_limit import EndpointLimits
+from utils.shared_budget import SharedBudget, state_dir
 
 log = logging.getLogger("darkhorses.api")
 
@@ -221,14 +223,23 @@ class RacingAPIClient:
     Thread-safe: the limiter books slots under a lock, the counters are locked, and the shared
     ``requests.Session`` is never mutated after construction (its pool holds ``POOL_SIZE``
     connections, so the results, racecards and enrichment threads each keep one alive).
+
+    ``shared_budget`` (default on): the limits are one budget for every process of this account on
+    this machine (``utils.shared_budget``; its file under ``rate_state_dir``, default
+    ``DARKHORSES_RATE_STATE_DIR`` or the user's cache directory).
     """
 
     def __init__(self, username: str, password: str, base_url: str = DEFAULT_BASE_URL, *,
                  limits: dict[str, float] | None = None, rate_scale: float = 1.0,
                  max_rps: float | None = None, retry: RetryPolicy = RetryPolicy(),
-                 timeout: float = 30.0, session: requests.Session | None = None):
+                 timeout: float = 30.0, session: requests.Session | None = None,
+                 shared_budget: bool = True, rate_state_dir: str | os.PathLike | None = None):
         self.base_url = normalise_base_url(base_url)
-        self.limits = EndpointLimits(limits, scale=rate_scale, max_rps=max_rps)
+        # One budget per account across processes: keyed by a hash of base URL and username only.
+        shared = (SharedBudget.for_account(self.base_url, username,
+                                           state_dir() if rate_state_dir is None else rate_state_dir)
+                  if shared_budget else None)
+        self.limits = EndpointLimits(limits, scale=rate_scale, max_rps=max_rps, shared=shared)
         self.retry = retry
         self.timeout = timeout
         self._calls = CallStats()
@@ -252,7 +263,8 @@ class RacingAPIClient:
         return cls(username, password, base_url or env.get("RACING_API_BASE_URL") or DEFAULT_BASE_URL,
                    max_rps=_env_number(env, "RACING_API_MAX_RPS", None), retry=retry,
                    timeout=_env_number(env, "RACING_API_TIMEOUT", 30.0),
-                   rate_scale=_env_number(env, "RACING_API_RATE_SCALE", 1.0))
+                   rate_scale=_env_number(env, "RACING_API_RATE_SCALE", 1.0),
+                   rate_state_dir=state_dir(env))
 
     # --- public endpoints ---------------------------------------------------------------------
     def regions(self) -> list[dict]:
@@ -287,6 +299,8 @@ class RacingAPIClient:
 
     def close(self) -> None:
         self.session.close()
+        if self.limits.shared is not None:
+            self.limits.shared.close()
 
     def __enter__(self) -> "RacingAPIClient":
         return self
@@ -375,7 +389,8 @@ class RacingAPIClient:
         if status == 429:
             self._calls.add(endpoint, "429s")
             wait = _retry_after(response)
-            self.limits.pause(endpoint, wait or 1.0)       # every thread holds off, not just this one
+            # Every thread, and every process of the account, holds off, not just this call.
+            self.limits.pause(endpoint, min(wait, RETRY_AFTER_CAP) or 1.0)
             raise _Retryable(RacingAPIError(f"{where}: HTTP 429 rate limited", endpoint=endpoint, status=429),
                              retry_after=wait)
         if status >= 500:

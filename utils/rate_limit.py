@@ -13,6 +13,12 @@ closer than the interval. So the threads of one endpoint take turns (a lock held
 shared by nobody else). The global cap keeps a list of booked instants and may fill a gap between
 calls booked ahead, so a backlog on a slow endpoint (racecards, 2/s) never holds a fast one
 (results, 5/s) back behind it.
+
+Across processes: with a ``SharedBudget`` (``utils.shared_budget``: a small file per account under
+``flock``), each grant is also booked in that file, confirmed there on waking, and a 429's pause is
+written there, so every process of one account shares each endpoint's budget. The threads of one
+process still take turns per endpoint here, on the monotonic clock; the file uses wall time, the
+only clock the processes share. The global cap stays per process.
 """
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ import time
 from typing import Callable, Mapping
 
 from utils.planning import SPEC_RATE_LIMITS
+from utils.shared_budget import SharedBudget
 
 # Space calls 5% wider than the limit: a call delayed in transit (network, a busy thread) can then
 # arrive up to ~50 ms late per second of traffic without two arrivals bunching up.
@@ -90,24 +97,42 @@ class GlobalCap:
             del self._booked[index]
 
 
-def _acquire(limiter: RateLimiter, cap: GlobalCap | None, clock: Clock, sleep: Sleep) -> float:
-    """Wait for this endpoint's turn and slot (and a slot on ``cap``), honouring any pause a 429
-    imposes meanwhile; the grant instant then sets the endpoint's next slot. Returns seconds waited.
+def _acquire(limiter: RateLimiter, cap: GlobalCap | None, clock: Clock, sleep: Sleep,
+             shared: SharedBudget | None = None, endpoint: str = "") -> float:
+    """Wait for this endpoint's turn and slot (and a slot on ``cap``, and one booked in ``shared``),
+    honouring any pause a 429 imposes meanwhile, in this process or (through ``shared``) another;
+    the grant instant then sets the endpoint's next slot. Returns seconds waited.
 
     ``now`` advances by what was slept even if the clock says less: ``sleep`` sleeps at least that
     long, and an injected clock may stand still."""
     with limiter._turn:
         started = now = clock()
+        hold = 0.0          # seconds from ``now`` the shared budget asks this call to wait
+        booked = False      # a slot is booked in ``shared`` and still valid
         while True:
+            if shared is not None and not booked:
+                with _BOOKING:
+                    local = max(now, limiter._next, limiter._paused_until)
+                hold, booked = shared.book(endpoint, limiter.interval, local - now), True
             with _BOOKING:
-                slot = max(now, limiter._next, limiter._paused_until)
+                slot = max(now + hold, limiter._next, limiter._paused_until)
                 if cap is not None:
                     slot = cap.book(slot, now)
             if slot > now:
                 sleep(slot - now)
             now = max(clock(), slot)
             with _BOOKING:
-                if limiter._paused_until <= now:            # no 429 arrived while asleep
+                clear = limiter._paused_until <= now            # no 429 arrived while asleep
+            if clear and shared is not None:
+                hold, paused = shared.confirm(endpoint, limiter.interval)
+                clear = hold <= 0
+                booked = not paused     # another process's 429 voids the booking; lateness only delays it
+            elif not clear:
+                hold, booked = 0.0, False
+            with _BOOKING:
+                if clear:
+                    if shared is not None:
+                        now = max(clock(), now)     # the confirmation took a little time
                     limiter._next = now + limiter.interval
                     return now - started
                 if cap is not None:
@@ -120,7 +145,7 @@ class EndpointLimits:
 
     def __init__(self, overrides: Mapping[str, float] | None = None, *, scale: float = 1.0,
                  max_rps: float | None = None, clock: Clock = time.monotonic,
-                 sleep: Sleep = time.sleep):
+                 sleep: Sleep = time.sleep, shared: SharedBudget | None = None):
         if scale <= 0:
             raise ValueError(f"scale must be positive (got {scale})")
         rates = {**SPEC_RATE_LIMITS, **(overrides or {})}
@@ -129,6 +154,7 @@ class EndpointLimits:
         self._limiters = {name: RateLimiter(rate, clock=clock, sleep=sleep)
                           for name, rate in self.rates.items()}
         self.global_cap = GlobalCap(max_rps) if max_rps else None
+        self.shared = shared        # the account's budget across processes (None: this process only)
 
     def limiter(self, endpoint: str) -> RateLimiter:
         try:
@@ -138,8 +164,12 @@ class EndpointLimits:
 
     def acquire(self, endpoint: str) -> float:
         """Block until ``endpoint`` (and the global cap) allow one call; returns seconds waited."""
-        return _acquire(self.limiter(endpoint), self.global_cap, self._clock, self._sleep)
+        return _acquire(self.limiter(endpoint), self.global_cap, self._clock, self._sleep,
+                        self.shared, endpoint)
 
     def pause(self, endpoint: str, seconds: float) -> None:
-        """The server said 429: hold every thread's next call to ``endpoint`` for ``seconds``."""
+        """The server said 429: hold every thread's next call to ``endpoint`` for ``seconds``, and
+        (with a shared budget) every other process's of the account too."""
         self.limiter(endpoint).pause(seconds)
+        if self.shared is not None:
+            self.shared.pause(endpoint, seconds)
