@@ -129,24 +129,46 @@ def _assert_busy_day_complete(store, sim, start: date, end: date) -> None:
     assert stored == expected
 
 
-def test_racecards_then_results_equals_results_then_racecards(simulator, tmp_path):
-    """Either order of the two sources gives the ground truth, every column of every row."""
+@pytest.fixture(params=["sqlite", "postgres", "rest"])
+def two_stores(request, tmp_path):
+    """Two fresh stores of one kind, each with a reader that can query its tables."""
+    from contextlib import ExitStack
+
+    from postgrest_fake import DEFAULT_KEY, PostgrestFake
+    from utils.supabase_client import SupabaseReferenceClient
+
+    with ExitStack() as stack:
+        pairs = []
+        for name in ("a", "b"):
+            if request.param == "sqlite":
+                store = stack.enter_context(open_fresh_store(f"sqlite:///{tmp_path}/{name}.db"))
+                pairs.append((store, store))
+                continue
+            url = create_database("dh_order_e2e")
+            stack.callback(drop_database, url)
+            reader = stack.enter_context(open_fresh_store(url))
+            if request.param == "postgres":
+                pairs.append((reader, reader))
+                continue
+            fake = stack.enter_context(PostgrestFake(url))
+            pairs.append((stack.enter_context(SupabaseReferenceClient(fake.url, DEFAULT_KEY)), reader))
+        yield pairs
+
+
+def test_racecards_then_results_equals_results_then_racecards(simulator, tmp_path, two_stores):
+    """Either order of the two sources, through backfill_events, gives the ground truth, every
+    column of every row, on SQLite, PostgreSQL and the Supabase REST store."""
     expected = expected_tables(ground_truth(simulator, START_2W, END_2W, today=TODAY))
     assert len(expected["ra_runners"]) > 1000
-    first = open_fresh_store(f"sqlite:///{tmp_path}/a.db")
-    second = open_fresh_store(f"sqlite:///{tmp_path}/b.db")
-    try:
-        for store, order in ((first, ("--no-results", "--no-racecards")),
-                             (second, ("--no-racecards", "--no-results"))):
-            for i, only in enumerate(order):
-                args = _range_args(START_2W, END_2W, tmp_path, only)
-                args[-2] = str(tmp_path / f"{id(store)}_{i}.json")
-                assert run_events_inprocess(store, simulator, args) == 0
-        assert_matches_truth(first, expected)
-        assert_matches_truth(second, expected)
-    finally:
-        first.close()
-        second.close()
+    (first, first_reader), (second, second_reader) = two_stores
+    for store, order in ((first, ("--no-results", "--no-racecards")),
+                         (second, ("--no-racecards", "--no-results"))):
+        for i, only in enumerate(order):
+            args = _range_args(START_2W, END_2W, tmp_path, only)
+            args[-2] = str(tmp_path / f"{id(store)}_{i}.json")
+            assert run_events_inprocess(store, simulator, args) == 0
+    assert_matches_truth(first_reader, expected)
+    assert_matches_truth(second_reader, expected)
 
 
 def test_rerun_changes_nothing(simulator, tmp_path):
