@@ -3,9 +3,14 @@
 own process; prints their figures as they come, then a summary. Exit 1 when any benchmark fails.
 
 Runs ``bench_backfill.py``, ``bench_remote.py`` (the events backfill into PostgreSQL direct and
-the Supabase REST store at 0 ms and 40 ms RTT, 14 days) and, when present, ``bench_stores.py`` and
-``bench_report.py`` (those belong to their own owners: they are only invoked and their exit codes
-relayed). Each benchmark writes its own section of docs/PERFORMANCE.md (``perfdoc``).
+the Supabase REST store at 0 ms and 40 ms RTT, 14 days), ``bench_floor.py`` (issue 15's floor
+targets: ``scripts/backfill_events.py`` over a 90-day cross-era range into PostgreSQL at 0 and
+40 ms RTT and REST at 40 ms, the same with one day in flight, and 12 racecard-era months, at the
+real limits with 150 ms API latency; ~6.5 min of the total) and, when present, ``bench_stores.py``
+and ``bench_report.py`` (those belong to their own owners: they are only invoked and their exit
+codes relayed). Each benchmark writes its own section of docs/PERFORMANCE.md (``perfdoc``).
+``bench_floor.py`` prints its ratios with PASS/FAIL against the issue's targets for the summary
+below, but reports rather than asserts them: its exit code is 1 only when a backfill run fails.
 """
 from __future__ import annotations
 
@@ -18,8 +23,9 @@ from datetime import datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("bench_backfill.py", "bench_remote.py", "bench_stores.py", "bench_report.py")
-BUDGET_S = 15 * 60
+BENCHMARKS = ("bench_backfill.py", "bench_remote.py", "bench_floor.py", "bench_stores.py",
+              "bench_report.py")
+BUDGET_S = 25 * 60      # was 15 min before bench_floor.py (its 12-month leg alone is ~3.3 min)
 
 
 def main() -> int:
