@@ -48,15 +48,13 @@ import json
 import math
 import multiprocessing
 import os
-import platform
-import shlex
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -67,9 +65,9 @@ for _p in (ROOT, ROOT / "tests", ROOT / "benchmarks"):
 
 from backfill_helpers import (SIM_PASSWORD, SIM_USER, create_database, drop_database,  # noqa: E402
                               postgres_available)
-from bench_backfill import DATA_ENDPOINTS, api_floor, cpu_model, data_calls  # noqa: E402
-from bench_remote import (FakeProcess, _admin_connect, _server_version, code_revision,  # noqa: E402
-                          fake_kind, fidelity_notes, with_port)
+from bench_backfill import DATA_ENDPOINTS, api_floor, data_calls  # noqa: E402
+from bench_remote import (FakeProcess, _admin_connect, fake_kind, fidelity_notes,  # noqa: E402
+                          run_header, with_port)
 from delay_proxy import ProxyProcess  # noqa: E402
 from utils import planning  # noqa: E402
 from utils.backfill import DEFAULT_DAYS_IN_FLIGHT  # noqa: E402
@@ -391,13 +389,7 @@ def measure(legs: tuple[str, ...] = tuple(LEGS), *, start: date = CROSS_START, e
         out.append(leg)
         print("   " + summary_line(leg), flush=True)
     return {
-        "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
-        "command": command or shlex.join([".venv/bin/python", "benchmarks/bench_floor.py", *sys.argv[1:]]),
-        "machine": f"{os.cpu_count()} CPUs ({cpu_model()}), Python {platform.python_version()}, "
-                   f"{platform.system()} {platform.release()}",
-        "postgres": _server_version(),
-        "revision": revision or code_revision(),
-        "load_avg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        **run_header("bench_floor.py", command, revision, load_before),
         "today": today.isoformat(), "api_latency_ms": api_latency_ms, "rtt_ms": rtt_ms,
         "pacing_margin": _pacing_margin(),
         "elapsed_s": time.perf_counter() - began,

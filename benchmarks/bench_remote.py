@@ -495,17 +495,24 @@ def measure(days: int = DEFAULT_DAYS, rtt_ms: float = DEFAULT_RTT_MS, *, end_off
         out.append(leg)
         print("   " + summary_line(leg), flush=True)
     return {
+        **run_header("bench_remote.py", command, revision, load_before),
+        "today": today.isoformat(), "start": start.isoformat(), "end": end.isoformat(), "days": days,
+        "rtt_ms": rtt_ms, "api_latency_ms": api_latency_ms,
+        "elapsed_s": time.perf_counter() - began,
+        "legs": [dict(asdict(leg), ratio=leg.ratio, data_round_trips=leg.data_round_trips) for leg in out],
+    }
+
+
+def run_header(script: str, command: str | None, revision: str | None, load_before: float) -> dict:
+    """When, how, on what and on which code a benchmark ran (every benchmark's JSON starts so)."""
+    return {
         "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
-        "command": command or shlex.join([".venv/bin/python", "benchmarks/bench_remote.py", *sys.argv[1:]]),
+        "command": command or shlex.join([".venv/bin/python", f"benchmarks/{script}", *sys.argv[1:]]),
         "machine": f"{os.cpu_count()} CPUs ({cpu_model()}), Python {platform.python_version()}, "
                    f"{platform.system()} {platform.release()}",
         "postgres": _server_version(),
         "revision": revision or code_revision(),
         "load_avg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
-        "today": today.isoformat(), "start": start.isoformat(), "end": end.isoformat(), "days": days,
-        "rtt_ms": rtt_ms, "api_latency_ms": api_latency_ms,
-        "elapsed_s": time.perf_counter() - began,
-        "legs": [dict(asdict(leg), ratio=leg.ratio, data_round_trips=leg.data_round_trips) for leg in out],
     }
 
 
