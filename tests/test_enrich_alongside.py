@@ -46,7 +46,7 @@ def test_profiles_are_fetched_alongside_the_events_and_none_is_left(addon_sim, u
     proc = subprocess.Popen([sys.executable, str(REPO / "scripts" / "backfill_all.py"),
                              "--start-date", START.isoformat(), "--end-date", END.isoformat(),
                              "--database-url", url, "--checkpoint-file", str(checkpoint),
-                             "--days-in-flight", "1", "--enrich-horses", "--skip-masters", "--quiet"],
+                             "--days-in-flight", "1", "--enrich-horses", "--skip-masters"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
     # hold the events after their first committed day until a profile call arrives: the profiles
     # must start while the events still run, whatever the machine's speed
@@ -61,6 +61,7 @@ def test_profiles_are_fetched_alongside_the_events_and_none_is_left(addon_sim, u
         addon_sim.release_holds()
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err
+    assert "ETA for the whole job (events and profiles)" in out + err      # one ETA for both
     assert gate is not None
     calls = addon_sim.calls()
     results = [c.at for c in calls if c.endpoint == "results"]

@@ -90,7 +90,8 @@ def run_all(args: argparse.Namespace, ctx) -> ExitCode:
     alongside = _enrichment_alongside(args, ctx, request)
     log.info("STEP 2: events" + (" (horse profiles fetched alongside)" if alongside else ""))
     try:
-        code = run_events(args, ctx, on_commit=alongside.day_committed if alongside else None)
+        code = run_events(args, ctx, on_commit=alongside.day_committed if alongside else None,
+                          alongside_eta=alongside.eta_seconds if alongside else None)
     except BaseException:
         if alongside:
             alongside.abandon()

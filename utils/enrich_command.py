@@ -8,8 +8,8 @@ import threading
 
 from utils.cli import set_interrupt_hint
 from utils.db_target import mask_url
-from utils.enrichment import (EnrichmentResult, HorseEnricher, describe_status, pending_counts,
-                              pending_horses)
+from utils.enrichment import (EnrichmentResult, HorseEnricher, describe_status, eta_seconds,
+                              pending_counts, pending_horses)
 from utils.errors import ConfigError, ExitCode
 from utils.progress import CountProgress
 
@@ -97,6 +97,7 @@ class EnrichmentAlongside:
         self.events_done = threading.Event()
         self.stopping = threading.Event()
         self._new_day = threading.Event()      # set by each committed day: pending horses to look at
+        self._pending: int | None = None       # horses still pending at the last look
         self.result = EnrichmentResult()
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="enrich-alongside", daemon=True)
@@ -119,6 +120,7 @@ class EnrichmentAlongside:
                 done = self.events_done.is_set()       # read first: a last day may still appear
                 ids = [h for h in pending_horses(self.store, since=self.since, limit=self.BATCH)
                        if h not in attempted]
+                self._pending = pending_counts(self.store, since=self.since)[1]
                 if ids:
                     attempted.update(ids)
                     self._add(enricher.run(ids))
@@ -135,6 +137,13 @@ class EnrichmentAlongside:
         self.result.fetched += part.fetched
         self.result.not_found += part.not_found
         self.result.failed.extend(part.failed)
+
+    def eta_seconds(self) -> float | None:
+        """Seconds of profile calls still known to be needed (pending horses of the days committed
+        so far) at the horses limit; None before the first look."""
+        if self._pending is None:
+            return None
+        return eta_seconds(self._pending)
 
     def day_committed(self, day) -> None:  # noqa: ARG002 - any committed day may add horses
         self._new_day.set()

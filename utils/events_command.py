@@ -290,9 +290,11 @@ def _prepare_checkpoint(request: EventsRequest, files: RunFiles, resume: bool) -
 
 
 def run_events(args: argparse.Namespace, ctx, *, install_signals: bool = True,
-               on_commit: Callable[[date], None] | None = None) -> ExitCode:
+               on_commit: Callable[[date], None] | None = None,
+               alongside_eta: Callable[[], float | None] | None = None) -> ExitCode:
     """Run (or report on) the events backfill for parsed options; returns the exit code.
-    ``on_commit`` is told each day the database committed (backfill_all's profile fetcher)."""
+    ``on_commit`` is told each day the database committed, and ``alongside_eta`` gives the
+    seconds left of the work running beside (backfill_all's profile fetcher), for one ETA."""
     files = RunFiles.from_option(getattr(args, "checkpoint_file", None),
                                  demo=getattr(args, "demo", False),
                                  incremental=getattr(args, "incremental", False))
@@ -310,7 +312,8 @@ def run_events(args: argparse.Namespace, ctx, *, install_signals: bool = True,
         checkpoint.completed = committed_days(ctx.store, request, ctx.today) if args.resume else set()
         _announce(request, checkpoint, ctx.today, getattr(ctx.store, "display", "the database"))
         progress = ConsoleProgress(len(list(planning.days_between(request.start, request.end)))
-                                   - len(checkpoint.completed), quiet=getattr(args, "quiet", False))
+                                   - len(checkpoint.completed), quiet=getattr(args, "quiet", False),
+                                   alongside_eta=alongside_eta)
         backfill = EventsBackfill(client=ctx.client, store=ctx.store, request=request,
                                   checkpoint=checkpoint, errors=errors, progress=progress,
                                   today=ctx.today, stop=stop, resume=bool(args.resume),

@@ -13,6 +13,7 @@ import logging
 import sys
 import time
 from datetime import date
+from typing import Callable
 
 from utils.cli import set_console_writer
 from utils.planning import Chunk, format_duration
@@ -51,8 +52,12 @@ def close_bar(bar) -> None:
 class ConsoleProgress:
     """Progress for the events backfill (implements ``utils.backfill.Progress``)."""
 
-    def __init__(self, total_days: int, *, quiet: bool = False, show_bar: bool | None = None):
+    def __init__(self, total_days: int, *, quiet: bool = False, show_bar: bool | None = None,
+                 alongside_eta: Callable[[], float | None] | None = None):
+        """``alongside_eta``: seconds left of work running beside the events (backfill_all's
+        profile fetcher), so the chunk lines give one ETA for the whole job."""
         self.total_days = total_days
+        self.alongside_eta = alongside_eta
         self.done = 0
         self.races = 0
         self.runners = 0
@@ -93,11 +98,14 @@ class ConsoleProgress:
 
     def chunk_finished(self, chunk: Chunk, totals: dict[str, int]) -> None:
         eta = self.eta_seconds()
+        beside = self.alongside_eta() if self.alongside_eta else None
+        whole = max(eta or 0.0, beside or 0.0) if beside is not None else eta
+        label = "ETA for the whole job (events and profiles)" if beside is not None else "ETA"
         self._write(
             f"  stored {totals['races']:,} races, {totals['runners']:,} runners; "
             f"{totals['entities']:,} entity rows extracted; {totals['failed_days']} failed days"
             f" | overall {self.done}/{self.total_days} days"
-            + (f", ETA {format_duration(eta)}" if eta is not None else ""),
+            + (f", {label} {format_duration(whole)}" if whole is not None else ""),
             event="chunk_done", n=chunk.index, days_done=self.done, days_total=self.total_days,
             **{k: v for k, v in totals.items() if k not in ("event", "n", "days_done", "days_total")})
 
