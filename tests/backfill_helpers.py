@@ -78,24 +78,34 @@ def run_events_inprocess(store, sim, argv: list[str], *, today: date | None = No
     return int(run_events(args, ctx, install_signals=False))
 
 
+NO_API = "http://127.0.0.1:9"      # a port nothing listens on: a script without a simulator never
+                                   # reaches the real API
+
+
 def script_env(sim, overrides: dict | None = None) -> dict[str, str]:
-    """The environment of a script pointed at ``sim``: its credentials, fast retries, pacing
-    scaled up, no database or Supabase settings inherited; ``overrides`` last (None removes)."""
-    env = {**os.environ, "RACING_API_BASE_URL": sim.base_url, "RACING_API_USERNAME": sim.config.username,
-           "RACING_API_PASSWORD": sim.config.password, "RACING_API_RETRY_INITIAL": "0.01",
-           "RACING_API_RETRY_MAX": "0.05", "RACING_API_TIMEOUT": "3", "RACING_API_RATE_SCALE": "50"}
-    for var in ("DATABASE_URL", "SUPABASE_DB_URL", "SUPABASE_URL", "SUPABASE_SERVICE_KEY"):
+    """The environment of a script pointed at ``sim`` (or, with ``sim=None``, at no API at all):
+    the simulator's credentials, fast retries, pacing scaled up, no database, Supabase, pinned
+    clock or log retention settings inherited; ``overrides`` last (None removes)."""
+    username, password = (sim.config.username, sim.config.password) if sim is not None else (SIM_USER, SIM_PASSWORD)
+    env = {**os.environ, "RACING_API_BASE_URL": sim.base_url if sim is not None else NO_API,
+           "RACING_API_USERNAME": username, "RACING_API_PASSWORD": password,
+           "RACING_API_RETRY_INITIAL": "0.01", "RACING_API_RETRY_MAX": "0.05",
+           "RACING_API_TIMEOUT": "3", "RACING_API_RATE_SCALE": "50"}
+    for var in ("DATABASE_URL", "SUPABASE_DB_URL", "SUPABASE_URL", "SUPABASE_SERVICE_KEY",
+                "DARKHORSES_NOW", "DARKHORSES_LOG_RETENTION_DAYS"):
         env.pop(var, None)
     env.update(overrides or {})
     return {k: v for k, v in env.items() if v is not None}
 
 
 def run_events_script(argv: list[str], sim, *, env_overrides: dict | None = None,
-                      script: Path = EVENTS_SCRIPT) -> subprocess.Popen:
+                      script: Path = EVENTS_SCRIPT, **popen) -> subprocess.Popen:
     """Start a script (default ``scripts/backfill_events.py``) as a real process pointed at the
-    simulator (``script_env``); stdout and stderr are pipes."""
+    simulator, or at no API with ``sim=None`` (``script_env``); stdout and stderr are pipes."""
+    popen.setdefault("stdout", subprocess.PIPE)
+    popen.setdefault("stderr", subprocess.PIPE)
     return subprocess.Popen([sys.executable, str(script), *argv], env=script_env(sim, env_overrides),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            text=True, **popen)
 
 
 def wait_for_committed(checkpoint: Path, n: int, proc: subprocess.Popen, timeout: float = 60) -> bool:

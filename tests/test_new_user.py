@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from backfill_helpers import REPO, SIM_PASSWORD, SIM_USER, open_fresh_store
+from backfill_helpers import REPO, open_fresh_store, run_events_script
 
 SCRIPTS = REPO / "scripts"
 README = REPO / "README.md"
@@ -31,17 +31,13 @@ def run(script: str, argv: list[str], *, sim=None, env: dict | None = None,
         timeout: float = 180) -> subprocess.CompletedProcess:
     """A script as a user runs it (``python3 scripts/<script>.py …``), optionally pointed at the
     simulator; the environment never names a database, so only ``--database-url`` does."""
-    full = {**os.environ, "RACING_API_RETRY_INITIAL": "0.01", "RACING_API_RETRY_MAX": "0.05",
-            "RACING_API_TIMEOUT": "3", "RACING_API_RATE_SCALE": "50",
-            "RACING_API_USERNAME": SIM_USER, "RACING_API_PASSWORD": SIM_PASSWORD}
-    # without a simulator, a port nothing listens on: no test ever reaches the real API
-    full["RACING_API_BASE_URL"] = sim.base_url if sim is not None else "http://127.0.0.1:9"
-    for var in ("DATABASE_URL", "SUPABASE_DB_URL", "SUPABASE_URL", "SUPABASE_SERVICE_KEY",
-                "DARKHORSES_NOW", "DARKHORSES_LOG_RETENTION_DAYS"):
-        full.pop(var, None)
-    full.update(env or {})
-    return subprocess.run([sys.executable, str(SCRIPTS / f"{script}.py"), *argv], env=full,
-                          capture_output=True, text=True, timeout=timeout)
+    proc = start(script, argv, sim=sim, env=env)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 def pinned(utc: datetime, tz: str) -> dict:
@@ -599,16 +595,8 @@ def test_verify_on_an_empty_database_says_there_is_nothing_to_check(tmp_path):
 
 # helpers for the runs below: a real script as a process, and its checkpoint as it fills
 def start(script: str, argv: list[str], *, sim=None, env: dict | None = None, **popen) -> subprocess.Popen:
-    full = {**os.environ, "RACING_API_RETRY_INITIAL": "0.01", "RACING_API_RETRY_MAX": "0.05",
-            "RACING_API_TIMEOUT": "3", "RACING_API_RATE_SCALE": "50",
-            "RACING_API_USERNAME": SIM_USER, "RACING_API_PASSWORD": SIM_PASSWORD,
-            "RACING_API_BASE_URL": sim.base_url if sim is not None else "http://127.0.0.1:9"}
-    for var in ("DATABASE_URL", "SUPABASE_DB_URL", "SUPABASE_URL", "SUPABASE_SERVICE_KEY", "DARKHORSES_NOW"):
-        full.pop(var, None)
-    full.update(env or {})
-    popen.setdefault("stdout", subprocess.PIPE)
-    popen.setdefault("stderr", subprocess.PIPE)
-    return subprocess.Popen([sys.executable, str(SCRIPTS / f"{script}.py"), *argv], env=full, text=True, **popen)
+    """The one launcher (``backfill_helpers.run_events_script``) for any script of this suite."""
+    return run_events_script(argv, sim, env_overrides=env, script=SCRIPTS / f"{script}.py", **popen)
 
 
 def wait_for_committed(checkpoint: Path, n: int, proc: subprocess.Popen, timeout: float = 60) -> None:

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 import pg_databases
-from backfill_helpers import run_events_script
+from backfill_helpers import run_events_script, script_env
 from utils.db_target import resolve_database
 from utils.stores import open_store
 
@@ -135,13 +135,10 @@ def assert_project_accepts(url: str) -> None:
 
 
 def _script_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items()
-            if k not in ("DATABASE_URL", "SUPABASE_DB_URL", "SUPABASE_URL", "SUPABASE_SERVICE_KEY")}
+    """A project script's environment with no API and no database settings (the one launcher's)."""
+    return script_env(None)
 
 
-# NOTE: the three tests below fail until the .sqlite.sql sibling leaves supabase/migrations (the
-# CLI reads it as a second migration with the same version: duplicate key in schema_migrations)
-# and the project also reads supabase_migrations.schema_migrations in its schema check.
 def test_a_database_migrated_only_by_the_cli_passes_the_schema_check(cli, database):
     _, url, cli_url = database
     push(cli, cli_url)
@@ -161,8 +158,8 @@ def test_cli_push_after_init_db_succeeds(cli, database):
 
 
 def test_backfill_into_a_cli_migrated_database(cli, database, simulator, tmp_path):
-    """PENDING the other engineer's fix (see NOTE above): the backfill's start-up schema check
-    must accept a database whose migrations the CLI recorded."""
+    """A backfill runs into a database migrated only by the CLI, with no other step: its start-up
+    schema check accepts the migrations the CLI recorded."""
     _, url, cli_url = database
     push(cli, cli_url)
     start = date.today() - timedelta(days=40)
