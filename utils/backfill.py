@@ -234,10 +234,9 @@ class _ChunkState:
 class _Tally:
     """Run totals and one chunk's totals, kept together."""
 
-    def __init__(self, totals: dict[str, int], chunk: dict[str, int] | None = None):
+    def __init__(self, totals: dict[str, int], chunk: dict[str, int]):
         self.totals = totals
-        self.chunk = chunk if chunk is not None else {"races": 0, "runners": 0, "failed_days": 0,
-                                                      "entities": 0}
+        self.chunk = chunk
 
     def add(self, outcome: DayOutcome) -> None:
         self.totals["days"] += 1
@@ -285,13 +284,13 @@ class EventsBackfill:
         self.chunks = planning.month_chunks(request.start, request.end)
 
     def pending_days(self) -> list[date]:
-        """Days the database does not hold yet: days that failed before come first, then the
-        rest in order."""
+        """Days the database does not hold yet, in the order they start: days that failed before
+        come first, then the rest in ``work_order``."""
         all_days = set(planning.days_between(self.request.start, self.request.end))
         pending = all_days - self.checkpoint.completed
         failed = [d for d in self.errors.failed_dates() if d in pending]
         rest = sorted(pending - set(failed))
-        return failed + rest
+        return failed + work_order(rest, self.request, self.today)
 
     def run(self) -> dict[str, int]:
         """Process every pending day; returns run totals. Raises critical errors unchanged (after
@@ -302,10 +301,7 @@ class EventsBackfill:
         self._init_stats()
         self.checkpoint.save()   # proves the checkpoint is writable before any data is written
         use_one_malloc_arena()   # before the fetch threads start (see utils/memory.py)
-        pending = self.pending_days()
-        failed_first = [d for d in pending if d in set(self.errors.failed_dates())]
-        order = failed_first + work_order([d for d in pending if d not in set(failed_first)],
-                                          self.request, self.today)
+        order = self.pending_days()
         states = self._chunk_states(order)
         n = self.days_in_flight
         with ThreadPoolExecutor(max_workers=2 * n, thread_name_prefix="fetch") as calls, \
@@ -341,10 +337,11 @@ class EventsBackfill:
             for job in sorted(done, key=in_flight.get):
                 day = in_flight.pop(job)
                 state = states[planning.chunk_of(day, self.chunks)]
+                tally = _Tally(totals, state.totals)
                 try:
-                    self._write_day(day, job.result(), _Tally(totals, state.totals))
+                    self._write_day(day, job.result(), tally)
                 except DayFailed as failure:
-                    self._record_failure(state.chunk, day, failure, _Tally(totals, state.totals))
+                    self._record_failure(state.chunk, day, failure, tally)
                 except DarkHorsesError as exc:    # critical: no new day; the rest settle first
                     critical = critical or exc
                     continue
