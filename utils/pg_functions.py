@@ -16,11 +16,13 @@ them equal); it records itself in ``ra_schema_migrations``, so a database migrat
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from utils.merge import upsert_sql
 from utils.reads import READS, Read
 from utils.schema import (BACKFILL_DAYS, MERGE_MIGRATION, MIGRATIONS_TABLE, OBSERVED, PG_TYPES,
                           TABLES, WRITE_ORDER, Table, _render_table, added_columns)
+from utils.stores.base import DayMark, WriteCounts
 
 APPLY_FUNCTION = "ra_apply_day"
 SCHEMA_FUNCTION = "ra_schema_state"
@@ -32,6 +34,18 @@ SERVICE_ROLE = "service_role"      # the role Supabase's service key runs as
 STAGE_FUNCTION = "ra_stage_part"
 APPLY_PARTS_FUNCTION = "ra_apply_parts"
 PARTS_TABLE = "ra_apply_parts"
+
+
+def day_arguments(mark: DayMark | None) -> dict[str, Any]:
+    """The day's mark as the named arguments ``ra_apply_day`` and ``ra_apply_parts`` take."""
+    return {"p_day": mark.day.isoformat() if mark else None,
+            "p_regions": mark.regions_text if mark else None,
+            "p_sources": list(mark.sources) if mark else None}
+
+
+def apply_counts(result: dict[str, list[int]]) -> dict[str, WriteCounts]:
+    """``ra_apply_day``'s answer ``{table: [inserted, updated, unchanged]}`` as counts."""
+    return {table: WriteCounts(*numbers) for table, numbers in result.items()}
 
 
 def _table_block(table: Table) -> str:

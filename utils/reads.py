@@ -53,6 +53,10 @@ class Read:
     def function(self) -> str:
         return f"ra_{self.name}"
 
+    def arguments(self, params: dict) -> dict:
+        """``params`` as the function's named arguments (``p_<param>``)."""
+        return {f"p_{name}": value for name, value in params.items()}
+
 
 _RANGE = (("start", "date"), ("end", "date"))
 _IN_RANGE = "date >= :start AND date <= :end"

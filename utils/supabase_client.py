@@ -29,7 +29,8 @@ from tenacity import (retry, retry_if_exception, stop_after_attempt, wait_expone
 from utils.errors import (ConfigError, SchemaOutOfDateError, StoreAuthError, StoreConnectionError,
                           StoreError)
 from utils.migrations import REST_HINT
-from utils.pg_functions import APPLY_FUNCTION, APPLY_PARTS_FUNCTION, SCHEMA_FUNCTION, STAGE_FUNCTION
+from utils.pg_functions import (APPLY_FUNCTION, APPLY_PARTS_FUNCTION, SCHEMA_FUNCTION, STAGE_FUNCTION,
+                                apply_counts, day_arguments)
 from utils.stores.base import DayMark, Prepared, Store, WriteCounts, scrub, unit_json
 
 UNKNOWN_FUNCTION = "PGRST202"                    # PostgREST: no such function in the schema cache
@@ -84,8 +85,8 @@ def _transient(exc: BaseException) -> bool:
 class SupabaseReferenceClient(Store):
     kind = "supabase_rest"
 
-    def __init__(self, url: str, key: str | None, *, timeout: float = 60.0, attempts: int = 4, wait_initial: float = 0.5,
-                 wait_max: float = 8.0):
+    def __init__(self, url: str, key: str | None, *, timeout: float = 60.0, attempts: int = 4,
+                 wait_initial: float = 0.5, wait_max: float = 8.0):
         if not url or not key:
             raise ConfigError("SUPABASE_URL and SUPABASE_SERVICE_KEY must both be set")
         self.url = url.rstrip("/")
@@ -133,15 +134,12 @@ class SupabaseReferenceClient(Store):
     def _write_prepared(self, prepared: Prepared, mark: DayMark | None) -> dict[str, WriteCounts]:
         """One request: ``POST /rpc/ra_apply_day`` with the day's rows and its mark. A day too
         large for one request body (413) goes in parts, then one final call applies them all."""
-        unit = json.loads(unit_json(prepared))
-        marked = {"p_day": mark.day.isoformat() if mark else None,
-                  "p_regions": mark.regions_text if mark else None,
-                  "p_sources": list(mark.sources) if mark else None}
+        unit, marked = json.loads(unit_json(prepared)), day_arguments(mark)
         try:
             counts = self._rpc("write of a day", APPLY_FUNCTION, {"p_unit": unit, **marked})
         except _TooLarge:
             counts = self._write_in_parts(unit, marked)
-        return {table: WriteCounts(*numbers) for table, numbers in counts.items()}
+        return apply_counts(counts)
 
     def _write_in_parts(self, unit: dict[str, list], marked: dict[str, Any]) -> dict:
         """Stage the unit in ever smaller parts until each fits, then apply them in one call."""
@@ -165,7 +163,7 @@ class SupabaseReferenceClient(Store):
 
     # --- reads ----------------------------------------------------------------------------------
     def _read(self, read, params) -> list[dict]:
-        return self._rpc(f"read {read.name}", read.function, {f"p_{k}": v for k, v in params.items()})
+        return self._rpc(f"read {read.name}", read.function, read.arguments(params))
 
     def query(self, sql: str, params: tuple | list = ()) -> list[tuple]:
         raise RestQueryUnsupported(

@@ -18,7 +18,7 @@ from psycopg import errors as pg_errors
 from utils.db_target import mask_url
 from utils.errors import StoreAuthError, StoreConnectionError, StoreError
 from utils.migrations import names_of_versions
-from utils.pg_functions import APPLY_FUNCTION
+from utils.pg_functions import APPLY_FUNCTION, APPLY_PARAMS, apply_counts, day_arguments
 from utils.schema import MIGRATIONS_TABLE, PG_TYPES
 from utils.stores.base import (UNIT_NOTE, DayMark, Prepared, Store, WriteCounts, first_line, scrub,
                                unit_json)
@@ -73,28 +73,28 @@ class PostgresStore(Store):
             raise self._typed(exc, what, note) from None
 
     # --- writes ---------------------------------------------------------------------------------
+    def _call(self, function: str, signature, arguments: dict):
+        """One round trip: ``SELECT fn(p_x => %s::type, …)`` with ``signature`` the
+        ``(name, PostgreSQL type)`` of each named argument; the function's jsonb answer."""
+        named = ", ".join(f"{name} => %s::{kind}" for name, kind in signature)
+        return self.conn.execute(f"SELECT {function}({named})",
+                                 [arguments[name] for name, _ in signature]).fetchone()[0]
+
     def _write_prepared(self, prepared: Prepared, mark: DayMark | None) -> dict[str, WriteCounts]:
         """One statement, one round trip: ``SELECT ra_apply_day(unit, day, regions, sources)``."""
-        args = (unit_json(prepared), mark and mark.day, mark and mark.regions_text,
-                list(mark.sources) if mark else None)
-        sql = (f"SELECT {APPLY_FUNCTION}(p_unit => %s::jsonb, p_day => %s::date, "
-               f"p_regions => %s::text, p_sources => %s::text[])")
+        arguments = {"p_unit": unit_json(prepared), **day_arguments(mark)}
         for _attempt in range(WRITE_ATTEMPTS):
             try:
                 with self._errors("write", UNIT_NOTE):
-                    counts = self.conn.execute(sql, args).fetchone()[0]
-                return {table: WriteCounts(*numbers) for table, numbers in counts.items()}
+                    return apply_counts(self._call(APPLY_FUNCTION, APPLY_PARAMS, arguments))
             except _Retry:
                 continue
         raise StoreError("write unit kept deadlocking with another writer; rolled back")
 
     def _read(self, read, params) -> list[dict]:
-        """One round trip: ``SELECT ra_<read>(p_x => %s::type, …)``."""
-        names = [name for name, _ in read.params]
-        args = ", ".join(f"p_{n} => %s::{PG_TYPES[k]}" for n, k in read.params)
+        signature = [(f"p_{name}", PG_TYPES[kind]) for name, kind in read.params]
         with self._errors(f"read {read.name}"):
-            return self.conn.execute(f"SELECT {read.function}({args})",
-                                     [params[n] for n in names]).fetchone()[0]
+            return self._call(read.function, signature, read.arguments(params))
 
     # --- reads, migrations ----------------------------------------------------------------------
     def query(self, sql: str, params: tuple | list = ()) -> list[tuple]:
