@@ -18,8 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from utils.errors import SchemaOutOfDateError, StoreAuthError, StoreConnectionError, StoreError
-from utils.schema import (INITIAL_MIGRATION, MERGE_MIGRATION, TABLES, render_sqlite_ddl,
-                          render_sqlite_merge_migration)
+from utils.schema import (INITIAL_MIGRATION, MERGE_MIGRATION, TABLES, WRITE_ORDER,
+                          render_sqlite_ddl, render_sqlite_merge_migration)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "supabase" / "migrations"
 INIT_COMMAND = "python3 scripts/init_db.py [--database-url URL]"
@@ -111,7 +111,9 @@ def check_schema(store) -> None:
     code needs."""
     hint = _hint(store)
     try:
-        missing = pending_migrations(store) + [f"table {t}" for t in store.missing_tables()]
+        applied, tables = store.schema_state()
+        missing = [name for name in migration_names() if name not in applied]
+        missing += [f"table {t}" for t in WRITE_ORDER if t not in tables]
     except (SchemaOutOfDateError, StoreConnectionError, StoreAuthError):
         raise
     except StoreError as exc:

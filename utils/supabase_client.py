@@ -170,23 +170,21 @@ class SupabaseReferenceClient(Store):
             "SQL queries are not available over the Supabase REST API (the commands use the "
             "database's ra_* functions instead)")
 
-    def schema_state(self) -> dict[str, list[str]]:
-        """Migrations (project and CLI records) and tables, from ``ra_schema_state``; an empty
-        state when the function does not exist yet (nothing applied, or an older schema)."""
-        try:
-            return self._rpc("the schema check", SCHEMA_FUNCTION, {})
-        except SchemaOutOfDateError:
-            return {"migrations": [], "versions": [], "tables": []}
-
-    def table_names(self) -> set[str]:
-        return set(self.schema_state()["tables"])
-
-    # --- migrations -----------------------------------------------------------------------------
-    def applied_migrations(self) -> set[str]:
+    def schema_state(self) -> tuple[set[str], set[str]]:
+        """Migrations (project and CLI records) and tables, from one ``ra_schema_state`` call;
+        nothing applied when the function does not exist yet (or the schema is older)."""
         from utils.migrations import names_of_versions
 
-        state = self.schema_state()
-        return set(state["migrations"]) | names_of_versions(state["versions"])
+        try:
+            state = self._rpc("the schema check", SCHEMA_FUNCTION, {})
+        except SchemaOutOfDateError:
+            return set(), set()
+        return set(state["migrations"]) | names_of_versions(state["versions"]), set(state["tables"])
+
+    def table_names(self) -> set[str]:
+        return self.schema_state()[1]
+
+    # --- migrations -----------------------------------------------------------------------------
 
     def run_migration(self, name: str, sql: str) -> None:
         raise ConfigError(f"the Supabase REST API cannot run DDL ({name}): {REST_HINT}")

@@ -192,11 +192,20 @@ class Store(ABC):
     def run_migration(self, name: str, sql: str) -> None:
         """Apply one migration's SQL and record it, in one transaction."""
 
-    def applied_migrations(self) -> set[str]:
+    def schema_state(self) -> tuple[set[str], set[str]]:
+        """(applied migration names, table names): what the start-up schema check reads, in one
+        look at the database (the table list is read once, not once per question)."""
+        tables = self.table_names()
+        return self._applied_given(tables), tables
+
+    def _applied_given(self, tables: set[str]) -> set[str]:
         """Names recorded in the migrations table (none when it does not exist yet)."""
-        if MIGRATIONS_TABLE not in self.table_names():
+        if MIGRATIONS_TABLE not in tables:
             return set()
         return {r[0] for r in self.query(f"SELECT name FROM {MIGRATIONS_TABLE}")}
+
+    def applied_migrations(self) -> set[str]:
+        return self.schema_state()[0]
 
     def migration_sql(self, name: str, postgres_sql: str) -> str:
         """The SQL this store runs for a migration (PostgreSQL's as written by default)."""
@@ -216,12 +225,6 @@ class Store(ABC):
         from utils import migrations
 
         migrations.check_schema(self)
-
-    def missing_tables(self) -> list[str]:
-        """ra_* tables the schema defines that the database lacks (a dropped table, a wrong
-        database); checked at start-up together with the recorded migrations."""
-        existing = self.table_names()
-        return [name for name in WRITE_ORDER if name not in existing]
 
     @abstractmethod
     def table_names(self) -> set[str]:

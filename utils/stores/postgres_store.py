@@ -108,9 +108,9 @@ class PostgresStore(Store):
                           "WHERE table_schema = current_schema()")
         return {r[0] for r in rows}
 
-    def applied_migrations(self) -> set[str]:
+    def _applied_given(self, tables: set[str]) -> set[str]:
         """Names recorded by the project, plus those the Supabase CLI recorded by version."""
-        names = super().applied_migrations()
+        names = super()._applied_given(tables)
         cli = self.query("SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL")
         if cli[0][0]:
             versions = self.query("SELECT version FROM supabase_migrations.schema_migrations")
