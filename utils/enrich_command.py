@@ -5,6 +5,7 @@ import argparse
 import logging
 import signal
 import threading
+import time
 
 from utils.cli import set_interrupt_hint
 from utils.db_target import mask_url
@@ -78,13 +79,16 @@ class EnrichmentAlongside:
 
     Why alongside: ``/horses/{id}/pro`` has its own budget (5/s), so enriching after the events
     costs their sum; fetched concurrently, on the horses budget, for horses of the days already
-    committed, the whole job costs about the larger of the two. A thread polls the database for
-    pending horses whenever a day commits (those of committed days), enriches them in batches, and,
-    once the events are done, drains what is left. It writes through its own store connection (a second SQLite or
-    PostgreSQL connection, or the REST store), so the events' writes are never blocked by it.
+    committed, the whole job costs about the larger of the two. A thread looks for pending horses
+    whenever a day commits (those of committed days), enriches them in batches, and, once the
+    events are done, drains what is left. It writes through its own store connection (a second
+    SQLite or PostgreSQL connection, or the REST store), so the events' writes are never blocked.
+    Between committed days it makes no database call; the pending count behind the ETA is taken at
+    most once a minute (a count over every horse, too dear to take for each day).
     """
 
-    POLL_SECONDS = 2.0
+    IDLE_SECONDS = 60.0       # a committed day (or the end) wakes the thread before this
+    COUNT_SECONDS = 60.0
     BATCH = 500
 
     def __init__(self, ctx, *, since):
@@ -97,7 +101,8 @@ class EnrichmentAlongside:
         self.events_done = threading.Event()
         self.stopping = threading.Event()
         self._new_day = threading.Event()      # set by each committed day: pending horses to look at
-        self._pending: int | None = None       # horses still pending at the last look
+        self._pending: int | None = None       # horses still pending at the last count
+        self._counted_at = float("-inf")
         self.result = EnrichmentResult()
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="enrich-alongside", daemon=True)
@@ -120,17 +125,23 @@ class EnrichmentAlongside:
                 done = self.events_done.is_set()       # read first: a last day may still appear
                 ids = [h for h in pending_horses(self.store, since=self.since, limit=self.BATCH)
                        if h not in attempted]
-                self._pending = pending_counts(self.store, since=self.since)[1]
+                self._count_pending()
                 if ids:
                     attempted.update(ids)
                     self._add(enricher.run(ids))
                 elif done:
                     return
                 else:
-                    self._new_day.wait(self.POLL_SECONDS)
+                    self._new_day.wait(self.IDLE_SECONDS)
                     self._new_day.clear()
         except BaseException as exc:  # noqa: BLE001 - handed to finish() in the run's thread
             self.error = exc
+
+    def _count_pending(self) -> None:
+        now = time.monotonic()
+        if now - self._counted_at >= self.COUNT_SECONDS:
+            self._pending = pending_counts(self.store, since=self.since)[1]
+            self._counted_at = now
 
     def _add(self, part: EnrichmentResult) -> None:
         self.result.calls += part.calls
