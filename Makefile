@@ -25,13 +25,13 @@ demo: venv
 	$(PY) scripts/backfill_report.py --database-url sqlite:///data/demo.db \
 		--error-log logs/demo_backfill_events_errors.json --out reports/ --quiet
 
-# The real Supabase CLI for tests/test_supabase_cli.py (which finds it here). A version check
+# The real Supabase CLI for tests/test_migrations_supabase_cli.py (which finds it here). A version check
 # when it is already installed; never fails: without npm the test skips (fails on CI).
 supabase-cli:
 	@if [ "$$($(SUPABASE_CLI) --version 2>/dev/null)" = "$(SUPABASE_CLI_VERSION)" ]; then :; \
 	elif command -v npm >/dev/null 2>&1 && npm i -E supabase@$(SUPABASE_CLI_VERSION) --prefix .tools/supabase-cli; then \
 	  echo "Supabase CLI $(SUPABASE_CLI_VERSION) installed in .tools/supabase-cli"; \
-	else echo "WARNING: could not install the Supabase CLI $(SUPABASE_CLI_VERSION) with npm; tests/test_supabase_cli.py will skip (fail on CI)"; fi
+	else echo "WARNING: could not install the Supabase CLI $(SUPABASE_CLI_VERSION) with npm; tests/test_migrations_supabase_cli.py will skip (fail on CI)"; fi
 
 test: venv supabase-cli
 	$(PY) -m pytest -q

@@ -47,12 +47,12 @@ from backfill_helpers import (FAST_RETRY, SIM_PASSWORD, SIM_USER, create_databas
                               drop_database, ground_truth, open_fresh_store, postgres_available,
                               run_events_inprocess)
 from utils import planning  # noqa: E402
-from utils.api_client import RacingAPIClient  # noqa: E402
-from utils.backfill import (DEFAULT_DAYS_IN_FLIGHT, DayData, EventsBackfill,  # noqa: E402
+from utils.api.client import RacingAPIClient  # noqa: E402
+from utils.pipeline.events import (DEFAULT_DAYS_IN_FLIGHT, DayData, EventsBackfill,  # noqa: E402
                             EventsRequest, StopFlag, build_write_unit)
-from utils.checkpoint import Checkpoint, ErrorLog  # noqa: E402
+from utils.pipeline.checkpoint import Checkpoint, ErrorLog  # noqa: E402
 from utils.schema import TABLES, WRITE_ORDER  # noqa: E402
-from utils.simulator import FaultConfig, RacingAPISimulator, SimulatorConfig  # noqa: E402
+from utils.simulator.server import FaultConfig, RacingAPISimulator, SimulatorConfig  # noqa: E402
 
 import pyspy_profile  # noqa: E402
 
@@ -631,13 +631,13 @@ def projection(b: Bench, today: date, own: dict, floor_runs: dict) -> list[list[
     card_days = [d for d in full_days if planning.racecards_servable(d, today)]
     results_calls = results_per_day * len(full_days)
     racecard_calls = len(card_days)
-    margin = 1.02   # the client spaces calls 2% wider than the limit (utils.rate_limit.SAFETY_MARGIN)
+    margin = 1.02   # the client spaces calls 2% wider than the limit (utils.api.rate_limit.SAFETY_MARGIN)
     r_s = results_per_day / planning.SPEC_RATE_LIMITS["results"] * margin
     c_s = 1 / planning.SPEC_RATE_LIMITS["racecards"] * margin
     pre = len(full_days) - len(card_days)
     floor_s = api_floor({"results": results_calls, "racecards": racecard_calls})
     serial_floor = pre * r_s + len(card_days) * max(r_s, c_s)      # --days-in-flight 1
-    # Days in flight (utils.backfill.DEFAULT_DAYS_IN_FLIGHT) keep both budgets busy and overlap
+    # Days in flight (utils.pipeline.events.DEFAULT_DAYS_IN_FLIGHT) keep both budgets busy and overlap
     # the calls' latencies, so the run is bounded by the largest of: the API floor, our CPU (one
     # process), the writes (made one after another on the run's thread), and the latency of a
     # day's sequential pages shared by the days in flight.

@@ -2,7 +2,7 @@
 """How long the client takes for 200 mixed calls at its DEFAULT rate limits (a timing, so it lives
 here and not in the test suite, where a loaded machine would make it flaky).
 
-The workload is the one ``tests/test_client_http.py::test_default_limits_200_mixed_calls_from_threads_see_no_429``
+The workload is the one ``tests/test_client.py::test_default_limits_200_mixed_calls_from_threads_see_no_429``
 checks for correctness: 80 results calls (5/s), 80 horse profiles (5/s) and 40 racecards (2/s) from
 eight threads against a simulator enforcing the spec's limits. Racecards are the longest queue:
 40 calls at 2/s is 20 s, so a client that uses its limits (rather than wasting them) finishes in
@@ -25,9 +25,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from utils.api_client import RacingAPIClient, RetryPolicy  # noqa: E402
+from utils.api.client import RacingAPIClient, RetryPolicy  # noqa: E402
 from utils.errors import NotFoundError  # noqa: E402
-from utils.simulator import RacingAPISimulator, SimulatorConfig  # noqa: E402
+from utils.simulator.server import RacingAPISimulator, SimulatorConfig  # noqa: E402
 
 TODAY = date(2025, 1, 10)
 REGIONS = ["gb", "ire"]

@@ -70,7 +70,7 @@ from bench_remote import (FakeProcess, _admin_connect, fake_kind, fidelity_notes
                           run_header, with_port)
 from delay_proxy import ProxyProcess  # noqa: E402
 from utils import planning  # noqa: E402
-from utils.backfill import DEFAULT_DAYS_IN_FLIGHT  # noqa: E402
+from utils.pipeline.events import DEFAULT_DAYS_IN_FLIGHT  # noqa: E402
 
 SECTION_TITLE = "Floor: days in flight"
 EVENTS_SCRIPT = ROOT / "scripts" / "backfill_events.py"
@@ -142,7 +142,7 @@ class Leg:
 
 # --- the simulator, in a child process: prebuilt days, call log with parameters -----------------
 def _sim_child(conn, today: date, latency_ms: int, start: date, end: date) -> None:
-    from utils.simulator import FaultConfig, RacingAPISimulator, SimulatorConfig
+    from utils.simulator.server import FaultConfig, RacingAPISimulator, SimulatorConfig
 
     sim = RacingAPISimulator(SimulatorConfig(
         username=SIM_USER, password=SIM_PASSWORD, historical_addon=True, rate_limits=True,
@@ -198,9 +198,9 @@ class FloorSimulator:
 
 # --- the call log ---------------------------------------------------------------------------------
 def _pacing_margin() -> float:
-    """The client's spacing factor (``utils.rate_limit.SAFETY_MARGIN``: calls 1.05 / limit apart)."""
+    """The client's spacing factor (``utils.api.rate_limit.SAFETY_MARGIN``: calls 1.05 / limit apart)."""
     try:
-        from utils.rate_limit import SAFETY_MARGIN
+        from utils.api.rate_limit import SAFETY_MARGIN
     except ImportError:
         return 1.0
     return float(SAFETY_MARGIN)
@@ -527,7 +527,7 @@ def render_markdown(results: dict) -> str:
         "first call's arrival) + its span (first to last arrival) + **tail** (last arrival to "
         "exit: that call's latency, the last days' transform and write, the summary), and its span "
         f"= (n - 1) / r + the **pacing margin** (the client spaces calls {margin:g} / r apart, "
-        "`utils.rate_limit.SAFETY_MARGIN`: (n - 1) x "
+        "`utils.api.rate_limit.SAFETY_MARGIN`: (n - 1) x "
         f"{margin - 1:.2f} / r) + **idle** (the sum of the gaps beyond {margin:g} / r: time that "
         "endpoint had nothing to send) - jitter (gaps shorter than that). So wall - floor = "
         "start-up + margin + idle + tail - 1 / r - jitter.",

@@ -71,8 +71,8 @@ from bench_backfill import (ChildSimulator, DatabaseClock, SimStub, api_floor,  
                             cpu_model, data_calls, last_days)
 from delay_proxy import ProxyProcess  # noqa: E402
 from utils import planning  # noqa: E402
-from utils.api_client import RacingAPIClient  # noqa: E402
-from utils.db_target import resolve_database  # noqa: E402
+from utils.api.client import RacingAPIClient  # noqa: E402
+from utils.stores.target import resolve_database  # noqa: E402
 from utils.stores import open_store  # noqa: E402
 
 SECTION_TITLE = "Remote database (latency)"
@@ -235,7 +235,7 @@ def _request_record(r) -> dict:
 
 def _fake_child(conn, kind: str, database_url: str | None) -> None:
     import postgrest_fake
-    from utils.migrations import MIGRATIONS
+    from utils.stores.migrations import MIGRATIONS
 
     try:
         if kind == "pg":

@@ -58,8 +58,8 @@ def _admin():
 
 
 def _open_store():
-    from utils.db_target import resolve_database
-    from utils.migrations import apply_migrations
+    from utils.stores.target import resolve_database
+    from utils.stores.migrations import apply_migrations
     from utils.stores import open_store
 
     store = open_store(resolve_database(f"{SERVER}/{DATABASE}", {}))
@@ -96,7 +96,7 @@ def build() -> None:
 
 def time_report() -> tuple[float, float, int]:
     """Seconds for collect and for render (PNG + Markdown + JSON), and the runners reported."""
-    from utils import report
+    from utils.commands import report
 
     store = _open_store()
     try:

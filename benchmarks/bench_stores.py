@@ -32,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import psycopg  # noqa: E402
 
 from utils.schema import PG_TYPES, TABLES  # noqa: E402
-from utils.stores.postgres_store import PostgresStore  # noqa: E402
-from utils.stores.sqlite_store import SqliteStore  # noqa: E402
+from utils.stores.postgres import PostgresStore  # noqa: E402
+from utils.stores.sqlite import SqliteStore  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "PERFORMANCE.md"
@@ -215,7 +215,7 @@ def report(res: dict, n: int, command: str) -> tuple[str, bool]:
         f"checked per row) already runs at {rate['copy_real'] / rate['copy']:.0%} of the unindexed baseline, and "
         "Python's sqlite3 binding 52 columns per row is the SQLite ceiling. Kept as information.",
         "",
-        "How: PostgresStore sends each unit as JSON to `ra_apply_day` (utils/pg_functions.py) in one",
+        "How: PostgresStore sends each unit as JSON to `ra_apply_day` (utils/stores/pg_functions.py) in one",
         "statement on an autocommit connection: one round trip and one transaction a unit; the database",
         "dedupes and merges by the rules of utils/merge.py. SqliteStore applies the same rules with upserts",
         "generated from utils/merge.py (new keys with one `executemany` of a plain INSERT, stored keys",

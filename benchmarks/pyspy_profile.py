@@ -58,7 +58,7 @@ class Summary:
 
 
 def _where(frame: str, root: Path) -> str:
-    """``"map_fields (utils/transform.py:606)"`` -> ``"utils/transform.py: map_fields"``."""
+    """``"map_fields (utils/ingest/rows.py:606)"`` -> ``"utils/ingest/rows.py: map_fields"``."""
     match = _FRAME.match(frame)
     if not match:
         return frame

@@ -102,11 +102,11 @@ def main() -> int:
         lines.append(f"| `{nodeid.split('::', 1)[1]}` ({nodeid.split('/')[-1].split('::')[0]}) | "
                      f"{entry.get('outcome')} | {entry.get('seconds')} | {counts} |")
     lines += ["", "## Product bugs found (pinned by strict xfail tests in tests/reliability/test_bad_input.py)", "",
-              "- `utils/cli.py` `build_parser`: a malformed option value prints argparse's multi-line usage "
+              "- `utils/commands/cli.py` `build_parser`: a malformed option value prints argparse's multi-line usage "
               "block before the error (exit 2, but not one line).",
-              "- `utils/cli.py` `iso_date`: the raw value is echoed with `'{text}'`, so a value holding a "
+              "- `utils/commands/cli.py` `iso_date`: the raw value is echoed with `'{text}'`, so a value holding a "
               "newline splits the one-line message (use `{text!r}`).",
-              "- `utils/api_client.py` `_env_number`: `nan` passes the `value <= 0` check and becomes "
+              "- `utils/api/client.py` `_env_number`: `nan` passes the `value <= 0` check and becomes "
               "RACING_API_MAX_RPS (and the other numeric settings); refuse non-finite values."]
     lines += ["", "## Scenarios", "", *[f"- `{f}`: {d}" for f, d in SCENARIOS], ""]
     OUT.write_text("\n".join(lines) + "\n")

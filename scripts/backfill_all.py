@@ -9,11 +9,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from utils.cli import build_parser, run_main, setup_logging  # noqa: E402
+from utils.commands.cli import build_parser, run_main, setup_logging  # noqa: E402
 
 
 def main(argv=None) -> int:
-    from utils.all_command import ALL_OPTIONS, print_plan, run_all
+    from utils.commands.backfill_all import ALL_OPTIONS, print_plan, run_all
     from utils.planning import uk_today
 
     args = build_parser("backfill_all.py", __doc__.splitlines()[0], ALL_OPTIONS).parse_args(argv)
@@ -21,7 +21,7 @@ def main(argv=None) -> int:
         setup_logging("backfill_all", log_format=args.log_format, quiet=args.quiet, log_dir=None)
         return print_plan(args, uk_today())
     setup_logging("backfill_all", log_format=args.log_format, quiet=args.quiet)
-    from utils.context import open_context
+    from utils.commands.context import open_context
 
     ctx = open_context(args.database_url, demo=args.demo)
     try:

@@ -10,12 +10,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from utils.cli import build_parser, run_main, setup_logging  # noqa: E402
+from utils.commands.cli import build_parser, run_main, setup_logging  # noqa: E402
 
 
 def main(argv=None) -> int:
-    from utils.context import open_context
-    from utils.events_command import EVENTS_OPTIONS, preflight, run_events
+    from utils.commands.context import open_context
+    from utils.commands.events import EVENTS_OPTIONS, preflight, run_events
     from utils.planning import uk_today
 
     args = build_parser("backfill_events.py", __doc__.splitlines()[0], EVENTS_OPTIONS).parse_args(argv)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from utils.cli import build_parser, run_main, setup_logging  # noqa: E402
+from utils.commands.cli import build_parser, run_main, setup_logging  # noqa: E402
 
 MASTERS_OPTIONS = ("region_codes", "database_url", "demo", "log_format", "quiet")
 
@@ -14,9 +14,9 @@ MASTERS_OPTIONS = ("region_codes", "database_url", "demo", "log_format", "quiet"
 def main(argv=None) -> int:
     args = build_parser("backfill_masters.py", __doc__.splitlines()[0], MASTERS_OPTIONS).parse_args(argv)
     setup_logging("backfill_masters", log_format=args.log_format, quiet=args.quiet)
-    from utils.context import open_context
+    from utils.commands.context import open_context
     from utils.errors import ExitCode
-    from utils.masters import run_masters
+    from utils.pipeline.masters import run_masters
 
     ctx = open_context(args.database_url, demo=args.demo)
     try:

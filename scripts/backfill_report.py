@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from utils.cli import build_parser, move_console, run_main, setup_logging  # noqa: E402
+from utils.commands.cli import build_parser, move_console, run_main, setup_logging  # noqa: E402
 
 REPORT_OPTIONS = ("start_date", "end_date", "out", "format", "database_url", "log_format", "quiet")
 
@@ -34,8 +34,8 @@ def main(argv=None) -> int:
     import json
     import logging
 
-    from utils import report
-    from utils.context import open_store_for
+    from utils.commands import report
+    from utils.commands.context import open_store_for
     from utils.errors import ConfigError, ExitCode
     from utils.planning import uk_today
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from utils.cli import build_parser, run_main, setup_logging  # noqa: E402
+from utils.commands.cli import build_parser, run_main, setup_logging  # noqa: E402
 
 ENRICH_OPTIONS = ("max_horses", "since", "refresh", "check_status", "database_url", "demo",
                   "log_format", "quiet")
@@ -19,8 +19,8 @@ ENRICH_OPTIONS = ("max_horses", "since", "refresh", "check_status", "database_ur
 def main(argv=None) -> int:
     args = build_parser("enrich_horses.py", __doc__.splitlines()[0], ENRICH_OPTIONS).parse_args(argv)
     setup_logging("enrich_horses", log_format=args.log_format, quiet=args.quiet)
-    from utils.context import open_context
-    from utils.enrich_command import run_enrichment
+    from utils.commands.context import open_context
+    from utils.commands.enrich import run_enrichment
 
     ctx = open_context(args.database_url, demo=args.demo, need_api=not args.check_status,
                        read_only=args.check_status)

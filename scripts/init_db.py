@@ -7,13 +7,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from utils.cli import build_parser, run_main, setup_logging  # noqa: E402
+from utils.commands.cli import build_parser, run_main, setup_logging  # noqa: E402
 
 
 def check_rendered(log) -> int:
     """Compare each committed migration that the schema modules render with its rendering."""
     from utils.errors import ExitCode
-    from utils.migrations import MIGRATIONS_DIR, rendered_migrations
+    from utils.stores.migrations import MIGRATIONS_DIR, rendered_migrations
 
     differ = []
     for name, rendering in rendered_migrations().items():
@@ -28,10 +28,10 @@ def migrate(database_url, log) -> int:
     """Open the configured store, apply what is pending, list every migration's state."""
     import os
 
-    from utils.cli import load_environment, register_secret
-    from utils.db_target import check_sqlite_location, resolve_database
+    from utils.commands.cli import load_environment, register_secret
+    from utils.stores.target import check_sqlite_location, resolve_database
     from utils.errors import ExitCode
-    from utils.migrations import migration_names
+    from utils.stores.migrations import migration_names
     from utils.stores import open_store
 
     load_environment()

@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from utils.cli import iso_date  # noqa: E402
-from utils.simulator import FAULT_KINDS, FaultConfig, RacingAPISimulator, SimulatorConfig  # noqa: E402
+from utils.commands.cli import iso_date  # noqa: E402
+from utils.simulator.server import FAULT_KINDS, FaultConfig, RacingAPISimulator, SimulatorConfig  # noqa: E402
 
 
 def _fault_kinds(text: str) -> tuple[str, ...]:
@@ -27,7 +27,7 @@ def _fault_kinds(text: str) -> tuple[str, ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    defaults = SimulatorConfig()     # the demo account (utils.context uses the same one)
+    defaults = SimulatorConfig()     # the demo account (utils.commands.context uses the same one)
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--host", default="127.0.0.1", help="listen address (default: %(default)s)")
     p.add_argument("--port", type=int, default=8000, help="0 = any free port (default: %(default)s)")

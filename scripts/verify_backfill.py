@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from utils.cli import build_parser, run_main, setup_logging  # noqa: E402
+from utils.commands.cli import build_parser, run_main, setup_logging  # noqa: E402
 
 VERIFY_OPTIONS = ("start_date", "end_date", "database_url", "log_format", "quiet")
 
@@ -18,10 +18,10 @@ def main(argv=None) -> int:
     setup_logging("verify_backfill", log_format=args.log_format, quiet=args.quiet)
     import logging
 
-    from utils.context import open_store_for
+    from utils.commands.context import open_store_for
     from utils.errors import ConfigError, ExitCode
     from utils.planning import uk_today
-    from utils.verification import verify
+    from utils.checks.verification import verify
 
     log = logging.getLogger("darkhorses.verify")
     today = uk_today()

@@ -4,13 +4,13 @@ with it row by row.
 
 The ground truth is what the simulator serves (``sim.dataset``, read without HTTP, paging, retries
 or the engine). ``expected_tables`` runs those payloads through the row builders
-(``utils.transform``, ``utils.entity_extractor``) race by race and merges them by the table
+(``utils.ingest.rows``, ``utils.ingest.entities``) race by race and merges them by the table
 contract, stated as an order rather than replayed (a key only with a value; results over
 racecards; on runner-fed masters the newest observation wins): the rows a correct backfill must
 leave, whatever order its days and sources were written in. ``compare_with_truth`` checks every
 column of every row. That catches what the client, the engine and the stores do to the rows; a
 bug in the row builders themselves is caught by the checks that read the raw payloads directly
-(``test_backfill_events.py::test_three_months_match_the_ground_truth``, the transform suites).
+(``test_events.py::test_three_months_match_the_ground_truth``, the transform suites).
 
 One ``make_client``, one script launcher (``run_events_script``) for every test folder: both take
 the credentials from the simulator they are pointed at.
@@ -29,16 +29,16 @@ from pathlib import Path
 
 import pg_databases
 from utils import planning
-from utils.api_client import RacingAPIClient, RetryPolicy
-from utils.cli import build_parser
-from utils.context import RunContext
-from utils.db_target import resolve_database
-from utils.entity_extractor import extract_entities
-from utils.events_command import EVENTS_OPTIONS, run_events
-from utils.migrations import apply_migrations
+from utils.api.client import RacingAPIClient, RetryPolicy
+from utils.commands.cli import build_parser
+from utils.commands.context import RunContext
+from utils.stores.target import resolve_database
+from utils.ingest.entities import extract_entities
+from utils.commands.events import EVENTS_OPTIONS, run_events
+from utils.stores.migrations import apply_migrations
 from utils.schema import AUDIT_COLUMNS, OBSERVED, TABLES, WRITE_ORDER
 from utils.stores import open_store
-from utils.transform import racecard_to_rows, result_to_rows
+from utils.ingest.rows import racecard_to_rows, result_to_rows
 
 REPO = Path(__file__).resolve().parents[1]
 SIM_USER, SIM_PASSWORD = "demo", "demo-password"

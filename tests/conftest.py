@@ -20,7 +20,7 @@ for path in (ROOT, ROOT / "tests"):
         sys.path.insert(0, str(path))
 
 from backfill_helpers import FIXED_TODAY, SIM_PASSWORD, SIM_USER  # noqa: E402
-from utils.simulator import FaultConfig, RacingAPISimulator, SimulatorConfig  # noqa: E402
+from utils.simulator.server import FaultConfig, RacingAPISimulator, SimulatorConfig  # noqa: E402
 
 
 # --- Racing API simulator -------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from utils.checkpoint import Checkpoint, ErrorLog, RunLock, atomic_write_json
+from utils.pipeline.checkpoint import Checkpoint, ErrorLog, RunLock, atomic_write_json
 from utils.errors import CheckpointError, LockHeldError
 
 PARAMS = {"start_date": "2024-01-01", "end_date": "2024-01-31", "region_codes": ["gb", "ire"],
@@ -94,7 +94,7 @@ def test_lock_refuses_second_holder_and_is_freed_when_process_dies(tmp_path):
     lock_path = tmp_path / "cp.json.lock"
     holder = subprocess.Popen([sys.executable, "-c", (
         "import sys, time; sys.path.insert(0, sys.argv[2]);"
-        "from utils.checkpoint import RunLock; RunLock(sys.argv[1]).acquire(); print('held', flush=True);"
+        "from utils.pipeline.checkpoint import RunLock; RunLock(sys.argv[1]).acquire(); print('held', flush=True);"
         "time.sleep(60)"), str(lock_path), os.getcwd()], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"

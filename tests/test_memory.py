@@ -1,4 +1,4 @@
-"""utils.memory: the glibc calls that keep a long run's peak memory bounded are really made, and
+"""utils.pipeline.memory: the glibc calls that keep a long run's peak memory bounded are really made, and
 they do what they are for — seen from glibc's own reports and the kernel's page counts, each in a
 fresh interpreter (arenas and heaps are per process, and once created never go away)."""
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from utils.memory import release_freed_memory, use_one_malloc_arena
+from utils.pipeline.memory import release_freed_memory, use_one_malloc_arena
 
 REPO = Path(__file__).resolve().parents[1]
 glibc = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc-only calls")
@@ -20,7 +20,7 @@ glibc = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc-only
 ARENAS = r"""
 import ctypes, ctypes.util, os, sys, tempfile, threading
 sys.path.insert(0, sys.argv[1])
-from utils.memory import use_one_malloc_arena
+from utils.pipeline.memory import use_one_malloc_arena
 if sys.argv[2] == "one":
     assert use_one_malloc_arena()
 libc = ctypes.CDLL(ctypes.util.find_library("c"))
@@ -56,7 +56,7 @@ print(open(path).read().count("<heap nr="))
 TRIM = r"""
 import ctypes, ctypes.util, sys
 sys.path.insert(0, sys.argv[1])
-from utils.memory import release_freed_memory, use_one_malloc_arena
+from utils.pipeline.memory import release_freed_memory, use_one_malloc_arena
 libc = ctypes.CDLL(ctypes.util.find_library("c"))
 libc.malloc.restype = ctypes.c_void_p
 libc.free.argtypes = [ctypes.c_void_p]

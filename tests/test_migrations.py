@@ -18,12 +18,12 @@ from pg_databases import fresh_postgres_db  # noqa: F401  (fixture)
 
 REST_KEY = "sb_secret_test_key_0123456789"
 from utils.errors import ConfigError, SchemaOutOfDateError
-from utils.migrations import (INITIAL_MIGRATION, MIGRATIONS, MIGRATIONS_DIR, check_schema,
+from utils.stores.migrations import (INITIAL_MIGRATION, MIGRATIONS, MIGRATIONS_DIR, check_schema,
                               migration_names, rendered_migrations)
 from utils.schema import AUDIT_COLUMNS, BACKFILL_DAYS, MIGRATIONS_TABLE, TABLES
-from utils.stores.postgres_store import PostgresStore
-from utils.stores.sqlite_store import SqliteStore
-from utils.supabase_client import SupabaseReferenceClient
+from utils.stores.postgres import PostgresStore
+from utils.stores.sqlite import SqliteStore
+from utils.stores.rest import SupabaseReferenceClient
 
 REPO = Path(__file__).resolve().parents[1]
 EXPECTED = {name: set(t.columns) | set(AUDIT_COLUMNS) for name, t in TABLES.items()}

@@ -211,8 +211,8 @@ def test_region_codes_in_any_case_are_accepted_and_normalised(simulator, tmp_pat
 
 
 def test_the_built_in_region_list_is_the_api_s_and_is_documented():
-    from utils.cli import API_REGIONS, region_code
-    from utils.simulator_data import REGIONS
+    from utils.commands.cli import API_REGIONS, region_code
+    from utils.simulator.dataset import REGIONS
 
     assert dict(API_REGIONS) == {code: name for name, code in REGIONS}
     assert region_code(" FR ") == "fr"
@@ -272,7 +272,7 @@ def test_init_db_creates_a_missing_file_in_an_existing_directory(tmp_path):
 
 
 def test_the_default_data_directory_may_be_created():
-    from utils.db_target import REPO_ROOT, check_sqlite_location, resolve_database
+    from utils.stores.target import REPO_ROOT, check_sqlite_location, resolve_database
 
     target = resolve_database(f"sqlite:///{REPO_ROOT}/data/never-created-by-this-test.db", {})
     check_sqlite_location(target, must_exist=False)                       # no error
@@ -301,7 +301,7 @@ def restore_logging():
 
 
 def test_one_log_file_per_script_per_day_appended_and_old_ones_deleted(tmp_path, restore_logging, monkeypatch):
-    from utils.cli import setup_logging
+    from utils.commands.cli import setup_logging
 
     monkeypatch.delenv("DARKHORSES_LOG_RETENTION_DAYS", raising=False)
     today = datetime.now().date()
@@ -325,7 +325,7 @@ def test_one_log_file_per_script_per_day_appended_and_old_ones_deleted(tmp_path,
 
 
 def test_log_retention_is_a_setting(tmp_path, restore_logging, monkeypatch):
-    from utils.cli import setup_logging
+    from utils.commands.cli import setup_logging
     from utils.errors import ConfigError
 
     ancient = tmp_path / "myscript_20000101.log"
@@ -418,8 +418,8 @@ def _screen(raw: str) -> list[str]:
 @pytest.mark.parametrize("kind", ["events", "count"])
 def test_a_warning_printed_during_a_bar_gets_a_line_of_its_own(kind, monkeypatch, restore_logging):
     """A terminal shows stdout (log lines) and stderr (the bar) on one screen."""
-    from utils.cli import setup_logging
-    from utils.progress import ConsoleProgress, CountProgress
+    from utils.commands.cli import setup_logging
+    from utils.commands.progress import ConsoleProgress, CountProgress
 
     terminal = io.StringIO()
     monkeypatch.setattr(sys, "stdout", terminal)
@@ -558,7 +558,7 @@ def test_the_report_s_files_get_the_same_permissions(umask, mode, sim, tmp_path)
 
 # --- 17. the simulator's --help shows the account it accepts ------------------------------------------------
 def test_the_simulator_s_help_shows_its_default_username_and_password():
-    from utils.context import DEMO_PASSWORD, DEMO_USERNAME
+    from utils.commands.context import DEMO_PASSWORD, DEMO_USERNAME
 
     out = subprocess.run([sys.executable, str(SCRIPTS / "racing_api_simulator.py"), "--help"],
                          capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "80"})
@@ -802,8 +802,8 @@ def _run_on_a_terminal(argv: list[str], env: dict) -> tuple[int, str]:
 
 def test_the_enrichment_bar_moves_with_each_horse(simulator, tmp_path):
     from backfill_helpers import script_env
-    from utils.enrichment import BATCH_SIZE
-    from utils.simulator import FaultConfig
+    from utils.pipeline.enrichment import BATCH_SIZE
+    from utils.simulator.server import FaultConfig
 
     url = fresh_db(tmp_path)
     load(url, simulator, RECENT_START, RECENT_START + timedelta(days=2), tmp_path)

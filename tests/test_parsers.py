@@ -1,4 +1,4 @@
-"""Value parsers of utils/transform.py, case tables derived from the rules, plus property tests.
+"""Value parsers of utils/ingest/parsers.py, case tables derived from the rules, plus property tests.
 
 Every expected value below comes from a rule in ../shared/racing-api/NOTES.md or
 ../shared/spec/SCHEMA.md (quoted next to the table), never from running the code: weights are
@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from utils import transform as t
+from utils.ingest import parsers as t
 
 D = Decimal
 INT32 = (-(2**31), 2**31 - 1)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import pg_databases
-from utils import report
+from utils.commands import report
 
 REPO = Path(__file__).resolve().parents[1]
 START, END = date(2023, 12, 1), date(2024, 2, 29)
@@ -74,8 +74,8 @@ def fill(store) -> None:
 
 
 def _open(url: str):
-    from utils.db_target import resolve_database
-    from utils.migrations import apply_migrations
+    from utils.stores.target import resolve_database
+    from utils.stores.migrations import apply_migrations
     from utils.stores import open_store
 
     store = open_store(resolve_database(url, {}))
@@ -130,7 +130,7 @@ def error_log(tmp_path):
 
 # --- the truth, by other SQL than the report's ---------------------------------------------------
 def truth(store, year: int, region: str) -> dict[str, float]:
-    """Every summary figure for one year and region, counted another way than utils/report.py."""
+    """Every summary figure for one year and region, counted another way than utils/commands/report.py."""
     races = ("SELECT id FROM ra_races WHERE region = ? AND date >= ? AND date <= ?")
     p = (region, max(START, date(year, 1, 1)).isoformat(), min(END, date(year, 12, 31)).isoformat())
 

@@ -1,4 +1,4 @@
-"""One rate budget per account across processes (``utils.shared_budget``), over real processes and
+"""One rate budget per account across processes (``utils.api.shared_budget``), over real processes and
 real HTTP against a simulator that enforces the rate limits.
 
 Why real processes: the budget lives in a file under ``flock``, shared by processes that know nothing
@@ -36,9 +36,9 @@ import pytest
 
 from backfill_helpers import (FIXED_TODAY, REPO, SIM_PASSWORD, SIM_USER, make_client, open_fresh_store,
                               run_events_inprocess, run_events_script)
-from utils.api_client import normalise_base_url
-from utils.shared_budget import STATE_DIR_ENV, SharedBudget
-from utils.simulator import RacingAPISimulator, Reply, SimulatorConfig
+from utils.api.client import normalise_base_url
+from utils.api.shared_budget import STATE_DIR_ENV, SharedBudget
+from utils.simulator.server import RacingAPISimulator, Reply, SimulatorConfig
 
 OTHER_USER, OTHER_PASSWORD = "acct-other-user-7741", "s3cr3t-Other-Pa55word"
 HAMMER_DAYS = (date(2025, 1, 7), date(2024, 12, 30))     # one results page each, told apart by date
@@ -49,7 +49,7 @@ ENRICH_SCRIPT = REPO / "scripts" / "enrich_horses.py"
 HAMMER = r"""
 import json, os, sys, time
 from datetime import date
-from utils.api_client import RacingAPIClient, RetryPolicy
+from utils.api.client import RacingAPIClient, RetryPolicy
 base, user, password, scale, day, n, go = sys.argv[1:8]
 client = RacingAPIClient(user, password, base, rate_scale=float(scale), timeout=10.0,
                          retry=RetryPolicy(attempts=8, initial=0.01, maximum=0.05, jitter=0.0))

@@ -19,8 +19,8 @@ import pytest
 import requests
 
 from backfill_helpers import FIXED_TODAY, SIM_PASSWORD, SIM_USER
-from utils.simulator import HISTORY_DETAIL, FaultConfig, RacingAPISimulator, SimulatorConfig
-from utils.simulator_data import Dataset
+from utils.simulator.server import HISTORY_DETAIL, FaultConfig, RacingAPISimulator, SimulatorConfig
+from utils.simulator.dataset import Dataset
 
 AUTH = (SIM_USER, SIM_PASSWORD)         # the shared simulator's account
 TODAY = FIXED_TODAY                     # the shared ``sim`` fixture's today (tests/conftest.py)

@@ -1,4 +1,4 @@
-"""Value parsers and payload -> row transforms (utils/transform.py).
+"""Value parsers and payload -> row transforms (utils/ingest/rows.py).
 
 Tables of cases cover the formats in general (every currency, every non-finish code, every margin
 word), full sample payloads shaped like openapi.yml check the rows end to end, and hypothesis feeds
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from utils import transform as t
+from utils.ingest import parsers as t, rows as r
 from utils.errors import BadResponseError
 from utils.schema import TABLES
 
@@ -352,13 +352,13 @@ EXPECTED_WINNER = {
 
 
 def test_racecard_to_rows_full_sample():
-    race, runners = t.racecard_to_rows(racecard())
+    race, runners = r.racecard_to_rows(racecard())
     assert race == EXPECTED_CARD_RACE
     assert runners == [EXPECTED_CARD_RUNNER]
 
 
 def test_result_to_rows_full_sample():
-    race, runners = t.result_to_rows(result(), fetched_at=FETCHED)
+    race, runners = r.result_to_rows(result(), fetched_at=FETCHED)
     assert race == EXPECTED_RESULT_RACE
     assert runners[0] == EXPECTED_WINNER
     second, faller = runners[1], runners[2]
@@ -370,8 +370,8 @@ def test_result_to_rows_full_sample():
 
 
 def test_rows_hold_only_schema_columns_and_no_audit_or_empty_values():
-    card_race, card_runners = t.racecard_to_rows(racecard())
-    res_race, res_runners = t.result_to_rows(result(), fetched_at=FETCHED)
+    card_race, card_runners = r.racecard_to_rows(racecard())
+    res_race, res_runners = r.result_to_rows(result(), fetched_at=FETCHED)
     for table, rows in (("ra_races", [card_race, res_race]), ("ra_runners", card_runners + res_runners)):
         for row in rows:
             assert set(row) <= set(TABLES[table].columns), set(row) - set(TABLES[table].columns)
@@ -379,42 +379,42 @@ def test_rows_hold_only_schema_columns_and_no_audit_or_empty_values():
 
 
 def test_racecard_never_sets_result_columns_and_result_never_racecard_columns():
-    race, runners = t.racecard_to_rows(racecard())
+    race, runners = r.racecard_to_rows(racecard())
     assert "has_result" not in race and not {"position", "position_raw", "result_updated_at"} & set(runners[0])
-    race, runners = t.result_to_rows(result(), fetched_at=FETCHED)
+    race, runners = r.result_to_rows(result(), fetched_at=FETCHED)
     assert "has_racecard" not in race and "comment" not in runners[0] and "race_comment" in runners[0]
 
 
 def test_empty_values_leave_keys_out():
     blank_runner = {field: "" for field in card_runner()} | {"horse_id": "hrs_1", "trainer_14_days": {}}
-    race, runners = t.racecard_to_rows({field: "" for field in racecard()} | {"race_id": "rac_1", "runners": [blank_runner]})
+    race, runners = r.racecard_to_rows({field: "" for field in racecard()} | {"race_id": "rac_1", "runners": [blank_runner]})
     assert race == {"id": "rac_1", "has_racecard": True, "field_size": 1}
     assert runners == [{"race_id": "rac_1", "horse_id": "hrs_1"}]
-    race, runners = t.result_to_rows({"race_id": "rac_2", "runners": []}, fetched_at=FETCHED)
+    race, runners = r.result_to_rows({"race_id": "rac_2", "runners": []}, fetched_at=FETCHED)
     assert race == {"id": "rac_2", "has_result": True}
 
 
 def test_racecard_derives_distances_from_the_distance_text_first():
-    race, _ = t.racecard_to_rows(racecard(distance="1m3f211y", distance_f="12.0"))
+    race, _ = r.racecard_to_rows(racecard(distance="1m3f211y", distance_f="12.0"))
     assert (race["distance_y"], race["distance_m"], race["distance_f"]) == (2631, 2406, D("12.0"))
-    race, _ = t.racecard_to_rows(racecard(distance="", distance_f="8.0"))
+    race, _ = r.racecard_to_rows(racecard(distance="", distance_f="8.0"))
     assert (race["distance_y"], race["distance_m"]) == (1760, 1609)
 
 
 def test_racecard_field_size_falls_back_to_runner_count_and_currency_to_region():
-    race, _ = t.racecard_to_rows(racecard(field_size="", prize="", region="IRE",
+    race, _ = r.racecard_to_rows(racecard(field_size="", prize="", region="IRE",
                                           runners=[card_runner(), card_runner(horse_id="hrs_2")]))
     assert race["field_size"] == 2 and race["currency"] == "EUR" and "prize" not in race
 
 
 def test_irish_result_currency_from_runner_prize():
-    race, runners = t.result_to_rows(result(region="IRE", runners=[result_runner(prize="€7,824.60")]),
+    race, runners = r.result_to_rows(result(region="IRE", runners=[result_runner(prize="€7,824.60")]),
                                      fetched_at=FETCHED)
     assert race["currency"] == "EUR" and runners[0]["prize_won"] == D("7824.60")
 
 
 def test_big_race_strings():
-    race, _ = t.racecard_to_rows(racecard(big_race="true", is_abandoned=True))
+    race, _ = r.racecard_to_rows(racecard(big_race="true", is_abandoned=True))
     assert race["is_big_race"] is True and race["is_abandoned"] is True
 
 
@@ -426,9 +426,9 @@ def test_big_race_strings():
 ])
 def test_missing_keys_raise_bad_response(payload, message):
     with pytest.raises(BadResponseError, match=message):
-        t.racecard_to_rows(payload)
+        r.racecard_to_rows(payload)
     with pytest.raises(BadResponseError, match=message):
-        t.result_to_rows(payload, fetched_at=FETCHED)
+        r.result_to_rows(payload, fetched_at=FETCHED)
 
 
 # --- horse profiles --------------------------------------------------------------------------------
@@ -437,7 +437,7 @@ def test_horse_profile_to_rows():
                "sex_code": "G", "colour": "bay", "colour_code": "b", "breeder": "Ballylinch Stud",
                "sire": "Sea The Stars (IRE)", "sire_id": "sir_3722", "dam": "Lady Of The Lake (GB)",
                "dam_id": "dam_5321", "damsire": "Galileo (IRE)", "damsire_id": "dsi_1011"}
-    unit = t.horse_profile_to_rows(profile, fetched_at=FETCHED)
+    unit = r.horse_profile_to_rows(profile, fetched_at=FETCHED)
     assert unit["ra_mst_horses"] == [{
         "id": "hrs_30218531", "name": "Dáiríre (IRE)", "region": "ire", "dob": date(2021, 3, 14),
         "sex": "gelding", "sex_code": "G", "colour": "bay", "colour_code": "B", "breeder": "Ballylinch Stud",
@@ -455,10 +455,10 @@ def test_horse_profile_to_rows():
 
 
 def test_sparse_horse_profile():
-    unit = t.horse_profile_to_rows({"id": "hrs_1", "name": "", "sire": "", "sire_id": None}, fetched_at=FETCHED)
+    unit = r.horse_profile_to_rows({"id": "hrs_1", "name": "", "sire": "", "sire_id": None}, fetched_at=FETCHED)
     assert unit == {"ra_mst_horses": [{"id": "hrs_1", "enriched_at": FETCHED, "profile_status": "ok"}]}
     with pytest.raises(BadResponseError, match="id"):
-        t.horse_profile_to_rows({"name": "No Id"}, fetched_at=FETCHED)
+        r.horse_profile_to_rows({"name": "No Id"}, fetched_at=FETCHED)
 
 
 # --- never raise -----------------------------------------------------------------------------------
@@ -501,8 +501,8 @@ def _fuzzed(base: dict, values: list) -> dict:
 @given(race_values=st.lists(WEIRD, min_size=40, max_size=40), runner_values=st.lists(WEIRD, min_size=60, max_size=60))
 def test_transforms_never_raise_except_bad_response(race_values, runner_values):
     cases = [
-        (t.racecard_to_rows, racecard, card_runner, {}),
-        (t.result_to_rows, result, result_runner, {"fetched_at": FETCHED}),
+        (r.racecard_to_rows, racecard, card_runner, {}),
+        (r.result_to_rows, result, result_runner, {"fetched_at": FETCHED}),
     ]
     for transform, race_of, runner_of, kwargs in cases:
         payload = _fuzzed(race_of(runners=[]), race_values)

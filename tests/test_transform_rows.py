@@ -19,10 +19,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from utils.entity_extractor import extract_entities
+from utils.ingest.entities import extract_entities
 from utils.errors import BadResponseError
 from utils.schema import TABLES
-from utils.transform import horse_profile_to_rows, racecard_to_rows, result_to_rows
+from utils.ingest.rows import horse_profile_to_rows, racecard_to_rows, result_to_rows
 
 D = Decimal
 FETCHED = datetime(2025, 10, 8, 6, 0, tzinfo=timezone.utc)
@@ -62,7 +62,7 @@ def card_runner(**over) -> dict:
 
 
 def unobserved(unit: dict) -> dict:
-    """The unit without the observation column (checked on its own in test_entity_extractor)."""
+    """The unit without the observation column (checked on its own in test_entities)."""
     from utils.schema import OBSERVED
 
     return {t: [{c: v for c, v in r.items() if c != OBSERVED} for r in rows] for t, rows in unit.items()}
@@ -371,7 +371,7 @@ def test_profile_without_id_is_a_bad_response():
 # --- a simulator day ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def sim_day():
-    from utils.simulator import RacingAPISimulator, SimulatorConfig
+    from utils.simulator.server import RacingAPISimulator, SimulatorConfig
 
     dataset = RacingAPISimulator(SimulatorConfig(seed=42)).dataset
     day = date.today() - timedelta(days=3)

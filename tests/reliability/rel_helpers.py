@@ -166,8 +166,8 @@ def check_truth(stats, store, expected) -> TruthComparison:
 
 
 def exit_code_of(fn, capsys) -> tuple[int, str]:
-    """Run ``fn`` the way every script does (``utils.cli.run_main``): (exit code, stderr)."""
-    from utils.cli import run_main
+    """Run ``fn`` the way every script does (``utils.commands.cli.run_main``): (exit code, stderr)."""
+    from utils.commands.cli import run_main
 
     capsys.readouterr()
     with pytest.raises(SystemExit) as stop:

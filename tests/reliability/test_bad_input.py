@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from backfill_helpers import EVENTS_SCRIPT, database_checksum, open_fresh_store
 from rel_helpers import CAPTURED_TEXT, STATS, exit_code_of, need_postgres, one_line, run_script
-from utils.backfill import DayData, build_write_unit
+from utils.pipeline.events import DayData, build_write_unit
 from utils.errors import BadResponseError, StoreError
 from utils.schema import TABLES
 

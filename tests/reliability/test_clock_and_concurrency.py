@@ -9,8 +9,8 @@ import pytest
 from backfill_helpers import open_fresh_store, run_events_inprocess
 from rel_helpers import (
     API_PASSWORD, API_USER, check_truth, finish, make_client, one_line, start_script, truth_for)
-from utils.backfill import DayData, build_write_unit
-from utils.simulator import RacingAPISimulator, SimulatorConfig
+from utils.pipeline.events import DayData, build_write_unit
+from utils.simulator.server import RacingAPISimulator, SimulatorConfig
 
 TODAY = date.today()
 

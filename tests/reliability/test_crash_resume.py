@@ -24,7 +24,7 @@ import pytest
 
 from backfill_helpers import open_fresh_store, read_json
 from rel_helpers import CAPTURED_TEXT, check_truth, finish, races_by_day, start_script, truth_for
-from utils.checkpoint import Checkpoint
+from utils.pipeline.checkpoint import Checkpoint
 
 TODAY = date.today()
 
@@ -91,7 +91,7 @@ def _kill_and_resume(store_url, sim, tmp_path, start, end, kills_wanted, seed, s
         stats.add("api_calls_ideal", ideal)
         check_truth(stats, store, expected)                  # every row, every column
         assert leftovers == []
-        from utils.backfill import DEFAULT_DAYS_IN_FLIGHT
+        from utils.pipeline.events import DEFAULT_DAYS_IN_FLIGHT
 
         # a kill repeats at most the days in flight, each at most 3 calls (2 result pages + 1 card)
         stats.add("api_calls_repeated", calls - ideal)
@@ -113,14 +113,14 @@ def test_thirty_kills_over_six_months(any_url, simulator, tmp_path, stats):
                      2026 if any_url.startswith("sqlite") else 4242, stats)
 
 
-# A process that writes the checkpoint over and over with utils.checkpoint.atomic_write_json, and
+# A process that writes the checkpoint over and over with utils.pipeline.checkpoint.atomic_write_json, and
 # stops for good at one chosen point of one chosen write (printing "paused"), so the test kills it
 # exactly there: "mid-write" (half the document in the temp file), "before-rename" (the temp file
 # complete and synced), "after-rename" (renamed, the folder not yet synced). "none": three writes.
 WRITER = r"""
 import itertools, json, os, sys, time
 sys.path.insert(0, sys.argv[1])
-from utils import checkpoint
+from utils.pipeline import checkpoint
 target, pause_at, phase = sys.argv[2], int(sys.argv[3]), sys.argv[4]
 write = {"n": -1}
 real_dump, real_replace = json.dump, os.replace
@@ -199,7 +199,7 @@ def test_checkpoint_writes_are_atomic_under_sigkill(tmp_path, stats):
 BETWEEN_COMMIT_AND_MIRROR = r"""
 import runpy, sys, time
 sys.path.insert(0, sys.argv[1])
-from utils import backfill
+from utils.pipeline import events as backfill
 real = backfill.EventsBackfill._commit_day
 seen = {"n": 0}
 

@@ -9,8 +9,8 @@ from datetime import date, timedelta
 from backfill_helpers import database_checksum, open_fresh_store, read_json, run_events_inprocess
 from rel_helpers import (
     check_truth, exit_code_of, finish, make_client, one_line, races_by_day, start_script, truth_for)
-from utils import checkpoint as checkpoint_module
-from utils.checkpoint import Checkpoint
+from utils.pipeline import checkpoint as checkpoint_module
+from utils.pipeline.checkpoint import Checkpoint
 
 TODAY = date.today()
 START, END = TODAY - timedelta(days=30), TODAY - timedelta(days=24)
@@ -106,7 +106,7 @@ def test_disk_full_mid_run_keeps_the_checkpoint_whole_and_resume_completes(
             assert stored.get(day, set()) == expected.get(day, set())     # every marked day whole
         assert set(stored) <= marked                     # no rows without their day's mark
         # the mirror lags the database by at most the days in flight when its save failed
-        from utils.backfill import DEFAULT_DAYS_IN_FLIGHT
+        from utils.pipeline.events import DEFAULT_DAYS_IN_FLIGHT
 
         assert len(marked - {d.isoformat() for d in saved.completed}) <= DEFAULT_DAYS_IN_FLIGHT
         assert list(tmp_path.glob(".cp.json.*")) == []

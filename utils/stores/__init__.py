@@ -1,6 +1,6 @@
 """Stores: one interface (``utils.stores.base.Store``), three databases.
 
-``open_store(target)`` picks the implementation for a ``utils.db_target.DatabaseTarget``.
+``open_store(target)`` picks the implementation for a ``utils.stores.target.DatabaseTarget``.
 """
 from __future__ import annotations
 
@@ -11,15 +11,15 @@ __all__ = ["Store", "WriteCounts", "open_store"]
 
 def open_store(target) -> Store:
     if target.kind == "sqlite":
-        from utils.stores.sqlite_store import SqliteStore
+        from utils.stores.sqlite import SqliteStore
 
         return SqliteStore(target.sqlite_path, display=target.display)
     if target.kind == "postgres":
-        from utils.stores.postgres_store import PostgresStore
+        from utils.stores.postgres import PostgresStore
 
         return PostgresStore(target.url, display=target.display)
     if target.kind == "supabase_rest":
-        from utils.supabase_client import SupabaseReferenceClient
+        from utils.stores.rest import SupabaseReferenceClient
 
         return SupabaseReferenceClient(target.url, target.key)
     raise ValueError(f"unknown store kind {target.kind!r}")

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping
 
 from utils.errors import StoreError
 from utils.merge import merge_row
-from utils.reads import check_params, read_of
+from utils.stores.reads import check_params, read_of
 from utils.schema import MIGRATIONS_TABLE, TABLES, WRITE_ORDER, Table
 
 UNIT_NOTE = "; the write unit was rolled back, nothing of it was written"
@@ -174,7 +174,7 @@ class Store(ABC):
         """One transaction: the prepared rows merged by the rules of utils/merge.py, and the mark."""
 
     def read(self, name: str, **params: Any) -> list[dict[str, Any]]:
-        """One of the named reads of ``utils/reads.py``: rows as dicts of its aliased columns."""
+        """One of the named reads of ``utils/stores/reads.py``: rows as dicts of its aliased columns."""
         read = read_of(name)
         check_params(read, params)
         return self._read(read, {k: jsonable(v) for k, v in params.items()})
@@ -212,17 +212,17 @@ class Store(ABC):
         return postgres_sql
 
     def apply_migrations(self) -> list[str]:
-        from utils import migrations
+        from utils.stores import migrations
 
         return migrations.apply_migrations(self)
 
     def pending_migrations(self) -> list[str]:
-        from utils import migrations
+        from utils.stores import migrations
 
         return migrations.pending_migrations(self)
 
     def check_schema(self) -> None:
-        from utils import migrations
+        from utils.stores import migrations
 
         migrations.check_schema(self)
 

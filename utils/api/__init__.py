@@ -1,0 +1,1 @@
+"""The Racing API: the rate-limited client, its limits and credentials."""

@@ -1,0 +1,1 @@
+"""Read-only checks of a loaded database: verification and coverage."""

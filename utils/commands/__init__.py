@@ -1,0 +1,1 @@
+"""The command layer: options, run context, progress and each script's job."""

@@ -1,0 +1,1 @@
+"""Payloads to rows: value parsers, row builders and the entity extractor. No I/O."""

@@ -1,0 +1,1 @@
+"""The run: the events scheduler, the checkpoint, masters and enrichment."""

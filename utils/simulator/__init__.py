@@ -1,0 +1,1 @@
+"""The bundled Racing API simulator (demo and tests only)."""
