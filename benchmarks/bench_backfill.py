@@ -52,7 +52,8 @@ from utils.pipeline.events import (DEFAULT_DAYS_IN_FLIGHT, DayData, EventsBackfi
                             EventsRequest, StopFlag, build_write_unit)
 from utils.pipeline.checkpoint import Checkpoint, ErrorLog  # noqa: E402
 from utils.schema import TABLES, WRITE_ORDER  # noqa: E402
-from utils.simulator.server import FaultConfig, RacingAPISimulator, SimulatorConfig  # noqa: E402
+from utils.simulator.faults import FaultConfig  # noqa: E402
+from utils.simulator.server import RacingAPISimulator, SimulatorConfig  # noqa: E402
 
 import pyspy_profile  # noqa: E402
 

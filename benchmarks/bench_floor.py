@@ -142,7 +142,8 @@ class Leg:
 
 # --- the simulator, in a child process: prebuilt days, call log with parameters -----------------
 def _sim_child(conn, today: date, latency_ms: int, start: date, end: date) -> None:
-    from utils.simulator.server import FaultConfig, RacingAPISimulator, SimulatorConfig
+    from utils.simulator.faults import FaultConfig
+    from utils.simulator.server import RacingAPISimulator, SimulatorConfig
 
     sim = RacingAPISimulator(SimulatorConfig(
         username=SIM_USER, password=SIM_PASSWORD, historical_addon=True, rate_limits=True,

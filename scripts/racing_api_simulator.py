@@ -15,7 +15,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from utils.commands.cli import iso_date  # noqa: E402
-from utils.simulator.server import FAULT_KINDS, FaultConfig, RacingAPISimulator, SimulatorConfig  # noqa: E402
+from utils.simulator.faults import FAULT_KINDS, FaultConfig  # noqa: E402
+from utils.simulator.server import RacingAPISimulator, SimulatorConfig  # noqa: E402
 
 
 def _fault_kinds(text: str) -> tuple[str, ...]:

@@ -20,7 +20,8 @@ for path in (ROOT, ROOT / "tests"):
         sys.path.insert(0, str(path))
 
 from backfill_helpers import FIXED_TODAY, SIM_PASSWORD, SIM_USER  # noqa: E402
-from utils.simulator.server import FaultConfig, RacingAPISimulator, SimulatorConfig  # noqa: E402
+from utils.simulator.faults import FaultConfig  # noqa: E402
+from utils.simulator.server import RacingAPISimulator, SimulatorConfig  # noqa: E402
 
 
 # --- Racing API simulator -------------------------------------------------------------------------

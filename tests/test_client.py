@@ -31,7 +31,9 @@ from backfill_helpers import FIXED_TODAY, SIM_PASSWORD, SIM_USER, make_client
 from utils.api.client import RacingAPIClient, RetryPolicy
 from utils.errors import (AuthenticationError, ConfigError, IncompleteDataError, NotFoundError,
                           PlanWindowError, RacingAPIError, ValidationFailed)
-from utils.simulator.server import FaultConfig, RacingAPISimulator, Reply, SimulatorConfig, route
+from utils.simulator.faults import FaultConfig
+from utils.simulator.reply import Reply
+from utils.simulator.server import RacingAPISimulator, SimulatorConfig, route
 from utils.simulator.dataset import is_busy_day
 
 USER, PASSWORD = SIM_USER, SIM_PASSWORD             # the shared simulator's account (tests/conftest.py)

@@ -19,7 +19,8 @@ from backfill_helpers import (
     expected_tables, ground_truth, make_client, open_fresh_store, postgres_available, read_json,
     run_events_inprocess, run_events_script, wait_for_committed)
 from utils.pipeline.checkpoint import RunLock
-from utils.simulator.server import FaultConfig, RacingAPISimulator, SimulatorConfig
+from utils.simulator.faults import FaultConfig
+from utils.simulator.server import RacingAPISimulator, SimulatorConfig
 from utils.simulator.dataset import is_busy_day
 from utils.ingest.parsers import parse_int
 

@@ -38,7 +38,8 @@ from backfill_helpers import (FIXED_TODAY, REPO, SIM_PASSWORD, SIM_USER, make_cl
                               run_events_inprocess, run_events_script)
 from utils.api.client import normalise_base_url
 from utils.api.shared_budget import STATE_DIR_ENV, SharedBudget
-from utils.simulator.server import RacingAPISimulator, Reply, SimulatorConfig
+from utils.simulator.reply import Reply
+from utils.simulator.server import RacingAPISimulator, SimulatorConfig
 
 OTHER_USER, OTHER_PASSWORD = "acct-other-user-7741", "s3cr3t-Other-Pa55word"
 HAMMER_DAYS = (date(2025, 1, 7), date(2024, 12, 30))     # one results page each, told apart by date

@@ -19,7 +19,8 @@ import pytest
 import requests
 
 from backfill_helpers import FIXED_TODAY, SIM_PASSWORD, SIM_USER
-from utils.simulator.server import HISTORY_DETAIL, FaultConfig, RacingAPISimulator, SimulatorConfig
+from utils.simulator.faults import FaultConfig
+from utils.simulator.server import HISTORY_DETAIL, RacingAPISimulator, SimulatorConfig
 from utils.simulator.dataset import Dataset
 
 AUTH = (SIM_USER, SIM_PASSWORD)         # the shared simulator's account

@@ -15,7 +15,7 @@ import requests
 
 from backfill_helpers import FIXED_TODAY, SIM_PASSWORD, SIM_USER
 from spec_files import OPENAPI as SPEC_PATH  # noqa: E402  (docs/api/openapi.yml)
-from utils.simulator.server import FaultConfig
+from utils.simulator.faults import FaultConfig
 
 AUTH = (SIM_USER, SIM_PASSWORD)         # the shared simulator's account
 TODAY = FIXED_TODAY                     # the shared ``sim`` fixture's today (tests/conftest.py)

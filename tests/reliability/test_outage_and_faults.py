@@ -12,8 +12,8 @@ from backfill_helpers import PG_SERVER, open_fresh_store, read_json, run_events_
 from rel_helpers import (
     check_truth, finish, make_client, one_line, races_by_day, start_script, truth_for)
 from utils.pipeline.checkpoint import Checkpoint
-from utils.simulator import server as simulator_module
-from utils.simulator.server import FAULT_KINDS, FaultConfig
+from utils.simulator import faults as simulator_module
+from utils.simulator.faults import FAULT_KINDS, FaultConfig
 
 TODAY = date.today()
 

@@ -3,7 +3,9 @@
 Why: the backfill, its retries and its verification must be exercised end to end (auth, paging,
 plan windows, rate limits, 5xx, resets, timeouts, malformed bodies) without the paid API. The data is
 the deterministic ``utils.simulator.dataset.Dataset``, so a test can compare the database with
-``sim.dataset`` directly.
+``sim.dataset`` directly. This module is the server: the routes, plan windows, rate limits, auth and
+the call log, with the runtime knobs tests turn (``RacingAPISimulator``); which requests fail, and how,
+is ``utils.simulator.faults``.
 
 Choices where the real API is not documented precisely:
 
@@ -18,66 +20,40 @@ Choices where the real API is not documented precisely:
 * ``/v1/horses/{id}/pro`` 404s for unknown ids, for about 8% of horses, and for sire/dam/damsire ids
   rewritten to ``hrs_`` (allowed by the spec: "a detailed profile can't be found").
 * A connection reset is logged with status 0 (no response was sent).
-* ``total_changes``: the first page of a day reports a ``total`` one higher than the later pages
-  (a race appeared, or vanished, while the client was paging); later pages are untouched. On a
-  one-page day that first page is then also short of its total.
 
-Faults never apply to requests that fail auth; the order is auth -> hold (``hold``) -> rate limit ->
-forced failures (``fail_date``) -> random faults -> queued faults (``queue_faults``) -> the real
-answer. ``faults_injected`` counts every fault handed out, by kind.
+Faults (``utils.simulator.faults``) never apply to requests that fail auth; the order is auth -> hold
+(``hold``) -> rate limit -> forced failures (``fail_date``) -> random faults -> queued faults
+(``queue_faults``) -> the real answer. ``faults_injected`` counts every fault handed out, by kind.
 """
 from __future__ import annotations
 
 import base64
 import json
 import logging
-import random
 import re
 import socket
 import struct
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from utils.planning import SPEC_RATE_LIMITS, uk_today
 from utils.simulator.dataset import RACECARDS_FROM, Dataset
+from utils.simulator.faults import (FAULT_KINDS, FaultConfig, FaultInjector, apply_payload_fault, fault_reply,
+                                    rate_limited, request_days)
+from utils.simulator.reply import Reply
 
 log = logging.getLogger(__name__)
 
-FAULT_KINDS = ("5xx", "429", "reset", "timeout", "truncated", "html200", "null_strings", "short_page",
-               "total_changes")
 RATE_LIMITS = SPEC_RATE_LIMITS   # the spec's per-endpoint limits, one copy for client and server
 HISTORY_DETAIL = ("Your plan does not include results older than 12 months. "
                   "The historical results add-on removes this limit.")
 RACECARD_AHEAD_DAYS = 7
 RESULTS_WINDOW_DAYS = 365
-
-# Fields the spec declares nullable: the "null_strings" fault only nulls these, so the body stays valid.
-NULLABLE = {
-    "result": {"off_dt", "surface", "jumps", "winning_time_detail", "comments", "non_runners", "tote_win",
-               "tote_pl", "tote_ex", "tote_csf", "tote_tricast", "tote_trifecta"},
-    "result_runner": {"bsp", "jockey_claim_lbs", "silk_url"},
-    "racecard": {"off_dt", "sex_restriction", "going_detailed", "rail_movements", "stalls", "weather", "surface",
-                 "jumps", "tip", "verdict", "betting_forecast", "race_status"},
-    "racecard_runner": {"dob", "age", "sex", "sex_code", "colour", "region", "breeder", "dam_region", "sire_region",
-                        "damsire_region", "trainer_location", "comment", "spotlight", "headgear", "headgear_run",
-                        "wind_surgery", "wind_surgery_run", "silk_url", "form", "trainer_rtf"},
-    "horse": {"breeder", "colour", "colour_code", "dam", "dam_id", "damsire", "damsire_id", "dob", "name", "sex",
-              "sex_code", "sire", "sire_id"},
-}
-
-
-@dataclass(frozen=True)
-class FaultConfig:
-    rate: float = 0.0
-    kinds: tuple[str, ...] = FAULT_KINDS
-    latency_ms: int = 0
-    timeout_s: float = 3.0
-    seed: int = 1
 
 
 @dataclass
@@ -101,16 +77,6 @@ class CallRecord:
     params: dict[str, list[str]]
     status: int
     at: float
-
-
-@dataclass
-class Reply:
-    """What the handler sends: a status, a body and headers, or a special action."""
-    status: int
-    body: object = None                     # JSON-able payload, or bytes for raw bodies
-    headers: dict[str, str] = field(default_factory=dict)
-    action: str = ""                        # "", "reset", "truncate", "short_body"
-    kind: str = ""                          # "results"/"racecards"/"horse" for payload-level faults
 
 
 HOLD_MAX_S = 120.0      # a held request goes on by itself after this long (a test that forgot)
@@ -279,131 +245,6 @@ class TokenBuckets:
             allowed = tokens >= 0.95
             self._tokens[endpoint] = max(0.0, tokens - 1) if allowed else tokens
             return allowed
-
-
-# --- faults -----------------------------------------------------------------------------------------
-HTML_ERROR = (b"<!DOCTYPE html><html><head><title>503 Service Temporarily Unavailable</title></head>"
-              b"<body><center><h1>503 Service Temporarily Unavailable</h1></center><hr><center>nginx</center>"
-              b"</body></html>")
-
-
-def fault_reply(kind: str, rng: random.Random) -> Reply | None:
-    """The immediate reply for a fault kind; None for kinds that alter the normal answer instead."""
-    if kind == "5xx":
-        status = rng.choice((500, 502, 503))
-        if rng.random() < 0.5:
-            return Reply(status, {"detail": "Internal Server Error"})
-        return Reply(status, b"<html><body><h1>%d Server Error</h1></body></html>" % status,
-                     {"Content-Type": "text/html"})
-    if kind == "429":
-        return rate_limited(rng.random() < 0.5)
-    if kind == "reset":
-        return Reply(0, action="reset")
-    if kind == "html200":
-        return Reply(200, HTML_ERROR, {"Content-Type": "text/html; charset=utf-8"})
-    return None
-
-
-def rate_limited(retry_after: bool = True) -> Reply:
-    return Reply(429, {"detail": "Too Many Requests"}, {"Retry-After": "1"} if retry_after else {})
-
-
-def null_strings(payload, kind: str, rng: random.Random):
-    """Send some "" values as null, only where the spec allows null, so the meaning is unchanged."""
-    def blank_out(obj: dict, allowed: set) -> None:
-        for key in allowed:
-            if obj.get(key) == "" and rng.random() < 0.5:
-                obj[key] = None
-
-    if kind == "horse":
-        blank_out(payload, NULLABLE["horse"])
-    for prefix, key in (("result", "results"), ("racecard", "racecards")):
-        for race in (payload.get(key) or []) if kind == key else []:
-            blank_out(race, NULLABLE[prefix])
-            for runner in race["runners"]:
-                blank_out(runner, NULLABLE[prefix + "_runner"])
-    return payload
-
-
-def total_changes(payload, kind: str, skip: int):
-    """The first page reports one race more than the later ones will (the day changed between
-    pages); later pages keep the real ``total``."""
-    if kind in ("results", "racecards") and skip == 0 and isinstance(payload.get("total"), int):
-        payload["total"] += 1
-    return payload
-
-
-def short_page(payload, kind: str, rng: random.Random):
-    """Drop the tail of a page while ``total`` stays right (a silently incomplete page)."""
-    items = payload.get(kind) if kind in ("results", "racecards") else None
-    if items:
-        keep = rng.randrange(len(items))
-        payload[kind] = items[:keep]
-    return payload
-
-
-class FaultInjector:
-    """Decides, per request, whether and how to fail. Own Random(seed); thread-safe."""
-
-    def __init__(self, config: FaultConfig):
-        self._lock = threading.Lock()
-        self.configure(config)
-        self._forced: dict[tuple[str, date], str] = {}
-        self.injected: Counter = Counter()      # every fault handed out, by kind
-        self.queue: list[str] = []              # kinds to inject next, whatever the dice say
-
-    def reset_counts(self) -> None:
-        with self._lock:
-            self.injected.clear()
-            self.queue.clear()
-
-    def enqueue(self, kinds) -> None:
-        with self._lock:
-            self.queue.extend(kinds)
-
-    def configure(self, config: FaultConfig) -> None:
-        with self._lock:
-            self.config = config
-            self.rng = random.Random(config.seed)
-            self._burst: dict[str, int] = {}
-
-    def fail_date(self, day: date, endpoint: str, kind: str) -> None:
-        with self._lock:
-            self._forced[(endpoint, day)] = kind
-
-    def clear_failures(self) -> None:
-        with self._lock:
-            self._forced.clear()
-
-    def pick(self, endpoint: str, days: tuple[date, date] | None) -> str:
-        """The fault kind for this request, or "" (and counted in ``injected``)."""
-        with self._lock:
-            kind = self._pick(endpoint, days)
-            if not kind and self.queue:
-                kind = self.queue.pop(0)
-            if kind:
-                self.injected[kind] += 1
-            return kind
-
-    def _pick(self, endpoint: str, days: tuple[date, date] | None) -> str:
-        """The forced, burst or random kind, before the queue."""
-        if days:
-            for (name, day), kind in self._forced.items():
-                if name == endpoint and days[0] <= day <= days[1]:
-                    return kind
-        if self._burst.get(endpoint):
-            self._burst[endpoint] -= 1
-            return "429"
-        cfg = self.config
-        if cfg.rate <= 0 or not cfg.kinds or self.rng.random() >= cfg.rate:
-            return ""
-        kind = self.rng.choice(cfg.kinds)
-        if kind == "429":
-            self._burst[endpoint] = 2
-        return kind
-
-    def random(self) -> random.Random:
-        return self.rng
 
 
 # --- HTTP plumbing ----------------------------------------------------------------------------------
@@ -593,13 +434,14 @@ class RacingAPISimulator:
             time.sleep(cfg.latency_ms / 1000)
         if self.config.rate_limits and not self._buckets.take(endpoint):
             return rate_limited()
-        kind = self._faults.pick(endpoint, _request_days(endpoint, params, self.today))
+        kind = self._faults.pick(endpoint, request_days(endpoint, params, self.today))
         reply = fault_reply(kind, self._faults.random()) if kind else None
         if reply is not None:
             return reply
         if kind == "timeout":
             time.sleep(cfg.timeout_s)
-        return self._apply_payload_fault(kind, self._real_answer(endpoint, path_args, params), params)
+        return apply_payload_fault(kind, self._real_answer(endpoint, path_args, params), params,
+                                   self._faults.random())
 
     def _real_answer(self, endpoint: str, path_args: dict, params: dict) -> Reply:
         try:
@@ -608,35 +450,3 @@ class RacingAPISimulator:
             return getattr(self._api, endpoint)(params)
         except ApiError as err:
             return Reply(err.status, {"detail": err.detail})
-
-    def _apply_payload_fault(self, kind: str, reply: Reply, params: dict) -> Reply:
-        if reply.status != 200 or not kind:
-            return reply
-        rng = self._faults.random()
-        if kind in ("null_strings", "short_page", "total_changes") and isinstance(reply.body, bytes):
-            reply = replace(reply, body=json.loads(reply.body))   # these faults edit the payload
-        if kind == "total_changes":
-            skip = (params.get("skip") or ["0"])[-1]
-            return replace(reply, body=total_changes(reply.body, reply.kind, int(skip) if skip.isdigit() else 0))
-        if kind == "truncated":
-            return replace(reply, action=rng.choice(("truncate", "short_body")))
-        if kind == "null_strings":
-            return replace(reply, body=null_strings(reply.body, reply.kind, rng))
-        if kind == "short_page":
-            return replace(reply, body=short_page(reply.body, reply.kind, rng))
-        return reply
-
-
-def _request_days(endpoint: str, params: dict, today: date) -> tuple[date, date] | None:
-    """The date range a request covers, for ``fail_date`` matching (None when it has none / is invalid)."""
-    try:
-        if endpoint == "racecards":
-            day = date.fromisoformat(params["date"][-1]) if params.get("date") else today
-            return day, day
-        if endpoint == "results":
-            start = date.fromisoformat(params["start_date"][-1]) if params.get("start_date") else today - timedelta(days=365)
-            end = date.fromisoformat(params["end_date"][-1]) if params.get("end_date") else today
-            return start, end
-    except ValueError:
-        return None
-    return None
