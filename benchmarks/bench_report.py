@@ -102,7 +102,7 @@ def time_report() -> tuple[float, float, int]:
     try:
         started = time.perf_counter()
         start, end = report.default_range(store, date.today())
-        data = report.collect(store, start, end, error_log_path=None)
+        data = report.collect_report(store, start, end, today=date.today(), error_log=None)
         collected = time.perf_counter() - started
     finally:
         store.close()

@@ -9,25 +9,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from utils.commands.cli import build_parser, run_main, setup_logging  # noqa: E402
+from utils.commands.cli import LOGS_DIR, build_parser, run_main, setup_logging  # noqa: E402
 
 
 def main(argv=None) -> int:
     from utils.commands.backfill_all import ALL_OPTIONS, print_plan, run_all
+    from utils.commands.context import open_context
+    from utils.commands.requests import AllOptions
     from utils.planning import uk_today
 
     args = build_parser("backfill_all.py", __doc__.splitlines()[0], ALL_OPTIONS).parse_args(argv)
-    if args.dry_run:
-        setup_logging("backfill_all", log_format=args.log_format, quiet=args.quiet, log_dir=None)
-        return print_plan(args, uk_today())
-    setup_logging("backfill_all", log_format=args.log_format, quiet=args.quiet)
-    from utils.commands.context import open_context
-
-    ctx = open_context(args.database_url, demo=args.demo)
-    try:
-        return run_all(args, ctx)
-    finally:
-        ctx.close()
+    setup_logging("backfill_all", log_format=args.log_format, quiet=args.quiet,
+                  log_dir=None if args.dry_run else LOGS_DIR)      # a dry run touches nothing
+    options = AllOptions.from_args(args)
+    if options.dry_run:
+        return print_plan(options, uk_today())
+    with open_context(options.target) as ctx:
+        return run_all(options, ctx)
 
 
 if __name__ == "__main__":

@@ -16,18 +16,16 @@ from utils.commands.cli import build_parser, run_main, setup_logging  # noqa: E4
 def main(argv=None) -> int:
     from utils.commands.context import open_context
     from utils.commands.events import EVENTS_OPTIONS, preflight, run_events
+    from utils.commands.requests import EventsOptions
     from utils.planning import uk_today
 
     args = build_parser("backfill_events.py", __doc__.splitlines()[0], EVENTS_OPTIONS).parse_args(argv)
     setup_logging("backfill_events", log_format=args.log_format, quiet=args.quiet)
-
-    preflight(args, uk_today())
-    ctx = open_context(args.database_url, demo=args.demo, need_api=not args.check_status,
-                       read_only=args.check_status)
-    try:
-        return run_events(args, ctx)
-    finally:
-        ctx.close()
+    options = EventsOptions.from_args(args)
+    preflight(options, uk_today())
+    with open_context(options.target, need_api=not options.check_status,
+                      read_only=options.check_status) as ctx:
+        return run_events(options, ctx)
 
 
 if __name__ == "__main__":

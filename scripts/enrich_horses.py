@@ -12,22 +12,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from utils.commands.cli import build_parser, run_main, setup_logging  # noqa: E402
 
-ENRICH_OPTIONS = ("max_horses", "since", "refresh", "check_status", "database_url", "demo",
-                  "log_format", "quiet")
-
 
 def main(argv=None) -> int:
+    from utils.commands.context import open_context
+    from utils.commands.enrich import ENRICH_OPTIONS, run_enrichment
+    from utils.commands.requests import EnrichOptions
+
     args = build_parser("enrich_horses.py", __doc__.splitlines()[0], ENRICH_OPTIONS).parse_args(argv)
     setup_logging("enrich_horses", log_format=args.log_format, quiet=args.quiet)
-    from utils.commands.context import open_context
-    from utils.commands.enrich import run_enrichment
-
-    ctx = open_context(args.database_url, demo=args.demo, need_api=not args.check_status,
-                       read_only=args.check_status)
-    try:
-        return run_enrichment(args, ctx)
-    finally:
-        ctx.close()
+    options = EnrichOptions.from_args(args)
+    with open_context(options.target, need_api=not options.check_status,
+                      read_only=options.check_status) as ctx:
+        return run_enrichment(options, ctx)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from utils.commands.context import RunContext
 from utils.stores.target import resolve_database
 from utils.ingest.entities import extract_entities
 from utils.commands.events import EVENTS_OPTIONS, run_events
+from utils.commands.requests import EventsOptions
 from utils.stores.migrations import apply_migrations
 from utils.schema import AUDIT_COLUMNS, OBSERVED, TABLES, WRITE_ORDER
 from utils.stores import open_store
@@ -74,8 +75,8 @@ def run_events_inprocess(store, sim, argv: list[str], *, today: date | None = No
     args = build_parser("backfill_events.py", "test", EVENTS_OPTIONS).parse_args(argv)
     target = resolve_database(database_url, {}) if database_url else None
     ctx = RunContext(target=target, store=store, client=client or make_client(sim),
-                     today=today or date.today())
-    return int(run_events(args, ctx, install_signals=False))
+                     today=today or date.today(), handle_signals=False)
+    return int(run_events(EventsOptions.from_args(args), ctx))
 
 
 NO_API = "http://127.0.0.1:9"      # a port nothing listens on: a script without a simulator never

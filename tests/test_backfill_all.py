@@ -1,7 +1,6 @@
 """Masters, the backfill_all orchestrator (in-process, masters first, --dry-run) and verification."""
 from __future__ import annotations
 
-import argparse
 import logging
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from utils.commands.backfill_all import ALL_OPTIONS, run_all
 from utils.api.client import RacingAPIClient, RetryPolicy
 from utils.commands.cli import build_parser
 from utils.commands.context import RunContext
+from utils.commands.requests import AllOptions
 from utils.errors import ExitCode
 from utils.pipeline.masters import BOOKMAKERS, run_masters
 from utils.checks.verification import run_checks, verify
@@ -43,8 +43,8 @@ def test_masters_load_every_region_the_courses_asked_for_and_bookmakers_idempote
         store.close()
 
 
-def _parse_all(argv: list[str]) -> argparse.Namespace:
-    return build_parser("backfill_all.py", "test", ALL_OPTIONS).parse_args(argv)
+def _parse_all(argv: list[str]) -> AllOptions:
+    return AllOptions.from_args(build_parser("backfill_all.py", "test", ALL_OPTIONS).parse_args(argv))
 
 
 def test_backfill_all_runs_masters_then_events_then_verifies(simulator, tmp_path):
@@ -53,7 +53,7 @@ def test_backfill_all_runs_masters_then_events_then_verifies(simulator, tmp_path
     try:
         args = _parse_all(["--start-date", start.isoformat(), "--end-date", end.isoformat(), "--verify",
                            "--checkpoint-file", str(tmp_path / "cp.json")])
-        ctx = RunContext(target=None, store=store, client=make_client(simulator), today=TODAY)
+        ctx = RunContext(target=None, store=store, client=make_client(simulator), today=TODAY, handle_signals=False)
         assert run_all(args, ctx) == ExitCode.OK
         calls = [c.endpoint for c in simulator.calls()]
         assert calls[:2] == ["regions", "courses"]              # masters first
@@ -71,7 +71,7 @@ def test_masters_failure_stops_before_any_event_work(tmp_path):
                                timeout=1.0)
         args = _parse_all(["--start-date", (TODAY - timedelta(days=5)).isoformat(),
                            "--checkpoint-file", str(tmp_path / "cp.json")])
-        ctx = RunContext(target=None, store=store, client=dead, today=TODAY)
+        ctx = RunContext(target=None, store=store, client=dead, today=TODAY, handle_signals=False)
         assert run_all(args, ctx) == ExitCode.CRITICAL
         assert not (tmp_path / "cp.json").exists()                # no event work started
         assert store.table_count("ra_races") == 0

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from utils.commands.cli import build_parser
-from utils.commands.events import EVENTS_OPTIONS, RunFiles, resume_command
+from utils.commands.events import EVENTS_OPTIONS, resume_command, run_files
+from utils.commands.requests import EventsOptions
 
 
 def hint(*argv: str) -> str:
-    args = build_parser("backfill_events.py", "test", EVENTS_OPTIONS).parse_args(list(argv))
-    files = RunFiles.from_option(args.checkpoint_file, demo=args.demo)
-    return resume_command(args, files)
+    options = EventsOptions.from_args(build_parser("backfill_events.py", "test", EVENTS_OPTIONS).parse_args(list(argv)))
+    return resume_command(options, run_files(options))
 
 
 def test_plain_run_resumes_with_resume_only():

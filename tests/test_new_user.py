@@ -558,7 +558,7 @@ def test_the_report_s_files_get_the_same_permissions(umask, mode, sim, tmp_path)
 
 # --- 17. the simulator's --help shows the account it accepts ------------------------------------------------
 def test_the_simulator_s_help_shows_its_default_username_and_password():
-    from utils.commands.context import DEMO_PASSWORD, DEMO_USERNAME
+    from utils.commands.demo import DEMO_PASSWORD, DEMO_USERNAME
 
     out = subprocess.run([sys.executable, str(SCRIPTS / "racing_api_simulator.py"), "--help"],
                          capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "80"})

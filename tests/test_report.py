@@ -193,7 +193,7 @@ HEADERS = {"races": "Races", "runners": "Runners", "races_with_results": "With r
 # --- tests ---------------------------------------------------------------------------------------
 @pytest.fixture
 def data(store, error_log):
-    return report.collect(store, START, END, error_log_path=error_log, today=TODAY)
+    return report.collect_report(store, START, END, error_log=error_log, today=TODAY)
 
 
 def test_every_summary_figure_matches_sql(store, data):
@@ -235,7 +235,7 @@ def test_summary_names_gaps_and_anomalies(data):
 
 
 def test_racecard_only_day_is_not_a_gap_before_it_is_past(store, error_log):
-    data = report.collect(store, START, END, error_log_path=error_log, today=RACECARD_ONLY_DAY)
+    data = report.collect_report(store, START, END, error_log=error_log, today=RACECARD_ONLY_DAY)
     assert next(d for d in data.days if d.day == RACECARD_ONLY_DAY).status == report.STORED
     assert data.yesterday_has_results                      # 2024-02-06 has results
 

@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Callable, Iterable, TextIO
 
 from utils.errors import ConfigError, DarkHorsesError, ExitCode
-from utils import REPO_ROOT
+from utils.pipeline.events import DEFAULT_DAYS_IN_FLIGHT
+from utils import LOGS_DIR, REPO_ROOT
 
-LOGS_DIR = REPO_ROOT / "logs"
 EARLIEST_DATE = date(1988, 1, 1)  # the API's results history starts here
 MAX_DAYS_AHEAD = 7               # racecards are published about a week ahead
 DEFAULT_REGIONS = ("gb", "ire")
@@ -134,7 +134,7 @@ OPTIONS: dict[str, Callable[[argparse.ArgumentParser], object]] = {
     "no_results": lambda p: p.add_argument(
         "--no-results", action="store_true", help="do not fetch results"),
     "days_in_flight": lambda p: p.add_argument(
-        "--days-in-flight", type=_days_in_flight, default=4, metavar="N",
+        "--days-in-flight", type=_days_in_flight, default=DEFAULT_DAYS_IN_FLIGHT, metavar="N",
         help="days fetched at once (default 4): keeps both endpoints at their rate limits whatever "
              "the latency; a kill repeats at most N days"),
     "resume": lambda p: p.add_argument(

@@ -1,59 +1,97 @@
-"""The things every script needs for a run: the store, the API client (real or the bundled
-simulator for ``--demo``), and "today".
+"""The things every command needs for a run: the store, the API client (real or the bundled
+simulator for ``--demo``), "today", and the stop flag that Ctrl+C sets.
 
 Why here and not in each script: the choice of database, the banner naming it, the schema check
-and the demo wiring must behave the same in every entry point. "Today" is the UK's date
-(``utils.planning.uk_today``), whatever the machine's time zone. A read-only command opens the
-store with ``read_only=True``: a missing SQLite file is then an error, not a new empty database.
+and the demo wiring must behave the same in every entry point, and so must Ctrl+C. "Today" is the
+UK's date (``utils.planning.uk_today``), whatever the machine's time zone. A read-only command
+opens the store with ``read_only=True``: a missing SQLite file is then an error, not a new empty
+database. ``RunContext`` is a context manager, so every script has the same short shape::
+
+    options = EventsOptions.from_args(parse_args(...))
+    with open_context(options.target, need_api=...) as ctx:
+        return run_events(options, ctx)
 """
 from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Iterator
 
+from utils.api.client import RacingAPIClient
 from utils.commands.cli import load_environment, register_secret
-from utils.stores.target import DatabaseTarget, check_sqlite_location, resolve_database
-from utils.stores.migrations import apply_migrations, check_schema
+from utils.commands.demo import DEMO_DATABASE_URL, start_demo_api
+from utils.commands.requests import Target
+from utils.pipeline.stop import StopFlag
 from utils.planning import uk_today
 from utils.stores import open_store
+from utils.stores.base import Store
+from utils.stores.migrations import apply_migrations, check_schema
+from utils.stores.target import DatabaseTarget, check_sqlite_location, resolve_database
 
 log = logging.getLogger("darkhorses")
-
-DEMO_USERNAME = "demo"
-DEMO_PASSWORD = "demo-password"
-DEMO_SEED = 42
-DEMO_RATE_SCALE = 4.0   # the demo runs with rate limits on, at four times the real speed
-# The demo's own embedded database: simulated data must never land in a real database that
-# DATABASE_URL/SUPABASE_* point at, so --demo honours only an explicit --database-url.
-DEMO_DATABASE_URL = "sqlite:///data/demo.db"
 
 
 @dataclass
 class RunContext:
-    target: DatabaseTarget
-    store: Any
-    client: Any = None
-    simulator: Any = None
+    """One run's store, client and clock, closed together (``with``). ``stop`` is the run's one
+    stop flag; ``handle_signals`` is False where the caller owns SIGINT (in-process tests)."""
+
+    target: DatabaseTarget | None
+    store: Store
+    client: RacingAPIClient | None = None
+    simulator: Any = None                # the demo's simulator (utils.simulator.server), if any
     today: date = field(default_factory=uk_today)
+    stop: StopFlag = field(default_factory=StopFlag)
+    handle_signals: bool = True
+
+    def __enter__(self) -> "RunContext":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def close(self) -> None:
-        if self.client is not None and hasattr(self.client, "close"):
+        if self.client is not None:
             self.client.close()
         if self.simulator is not None:
             self.simulator.stop()
         self.store.close()
 
+    @contextmanager
+    def stop_on_signals(self, message: str) -> Iterator[StopFlag]:
+        """While inside: the first Ctrl+C/SIGTERM sets ``stop`` (and logs ``message``: the unit in
+        flight is committed, then the run stops); a second one aborts now (KeyboardInterrupt).
+        The previous handlers come back on leaving. Nested uses share the one flag."""
+        if not self.handle_signals or threading.current_thread() is not threading.main_thread():
+            yield self.stop
+            return
 
-def open_store_for(database_url: str | None, *, demo: bool = False, read_only: bool = False):
+        def handler(signum, frame):  # noqa: ARG001
+            if self.stop.requested:
+                raise KeyboardInterrupt
+            self.stop.request()
+            log.warning(message)
+
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield self.stop
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+
+def open_store_for(target_options: Target, *, read_only: bool = False) -> tuple[DatabaseTarget, Store]:
     """Resolve, announce and open the database; check (or, for a demo run that writes to SQLite,
     apply) the schema. ``read_only``: the command writes nothing, so a SQLite file must already
     exist (nothing is created); otherwise a new SQLite file needs an existing directory."""
     load_environment()
-    if demo and not database_url:
-        database_url = DEMO_DATABASE_URL
+    demo = target_options.demo
+    database_url = target_options.database_url or (DEMO_DATABASE_URL if demo else None)
     target = resolve_database(database_url, os.environ)
     register_secret(target.key)
     log.info(target.banner())
@@ -71,36 +109,16 @@ def open_store_for(database_url: str | None, *, demo: bool = False, read_only: b
     return target, store
 
 
-def start_demo_api(*, today: date | None = None, rate_scale: float = DEMO_RATE_SCALE):
-    """Start the bundled simulator on a free loopback port and a client wired to it. Its "today"
-    is the UK's (the real API's), fixed for the run unless given."""
-    from utils.api.client import RacingAPIClient
-    from utils.simulator.server import RacingAPISimulator, SimulatorConfig
-
-    # The demo account has the historical add-on, so any documented date range works in the demo.
-    simulator = RacingAPISimulator(SimulatorConfig(
-        seed=DEMO_SEED, username=DEMO_USERNAME, password=DEMO_PASSWORD, historical_addon=True,
-        rate_limits=True, rate_limit_scale=rate_scale, today=today or uk_today()))
-    simulator.start()
-    log.info("Demo: Racing API simulator at %s (rate limits x%g)", simulator.base_url, rate_scale)
-    client = RacingAPIClient(DEMO_USERNAME, DEMO_PASSWORD, base_url=simulator.base_url,
-                             rate_scale=rate_scale)
-    return simulator, client
-
-
-def open_context(database_url: str | None, *, demo: bool, need_api: bool = True,
-                 read_only: bool = False) -> RunContext:
+def open_context(target_options: Target, *, need_api: bool = True, read_only: bool = False) -> RunContext:
     """Store (see ``open_store_for``), and the API client unless ``need_api`` is false."""
-    target, store = open_store_for(database_url, demo=demo, read_only=read_only)
+    target, store = open_store_for(target_options, read_only=read_only)
     ctx = RunContext(target=target, store=store)
     if not need_api:
         return ctx
     try:
-        if demo:
+        if target_options.demo:
             ctx.simulator, ctx.client = start_demo_api()
         else:
-            from utils.api.client import RacingAPIClient
-
             ctx.client = RacingAPIClient.from_env()
             register_secret(os.environ.get("RACING_API_PASSWORD"))
     except BaseException:

@@ -1,75 +1,64 @@
-"""The ``enrich_horses`` command (and ``backfill_all --enrich-horses``): options -> a run -> exit code."""
+"""The ``enrich_horses`` command (and ``backfill_all --enrich-horses``): a request -> a run -> exit code.
+
+Why the profiles-alongside thread lives here too: it is the same job (``HorseEnricher`` over the
+pending horses) run beside the events backfill, and it stops on the same ``RunContext.stop``.
+"""
 from __future__ import annotations
 
-import argparse
 import logging
-import signal
 import threading
 import time
 
 from utils.commands.cli import set_interrupt_hint
-from utils.stores.target import mask_url
-from utils.pipeline.enrichment import (EnrichmentResult, HorseEnricher, describe_status, eta_seconds,
-                              pending_counts, pending_horses)
-from utils.errors import ConfigError, ExitCode
+from utils.commands.context import RunContext
 from utils.commands.progress import CountProgress
+from utils.commands.requests import EnrichOptions
+from utils.errors import ExitCode
+from utils.pipeline.enrichment import (EnrichmentResult, HorseEnricher, describe_status, eta_seconds,
+                                       pending_counts, pending_horses)
 
 log = logging.getLogger("darkhorses.enrich")
 
+ENRICH_OPTIONS = ("max_horses", "since", "refresh", "check_status", "database_url", "demo",
+                  "log_format", "quiet")
+STOP_MESSAGE = "Stopping after the batch in flight is committed (Ctrl+C again aborts now)"
 
-def continue_command(args: argparse.Namespace) -> str:
+
+def continue_command(options: EnrichOptions) -> str:
     """The command that continues an interrupted enrichment (it resumes from the database itself;
     a password in --database-url is masked: type it again)."""
-    parts = ["python3 scripts/enrich_horses.py"]
-    if getattr(args, "demo", False):
-        parts.append("--demo")
-    if getattr(args, "database_url", None):
-        parts.append(f"--database-url '{mask_url(args.database_url)}'")
-    for option in ("since",):
-        if getattr(args, option, None):
-            parts.append(f"--{option} {getattr(args, option)}")
-    if getattr(args, "refresh", False):
+    parts = ["python3 scripts/enrich_horses.py", *options.target.options()]
+    if options.since:
+        parts.append(f"--since {options.since}")
+    if options.refresh:
         parts.append("--refresh")
     return " ".join(parts)
 
 
-def run_enrichment(args: argparse.Namespace, ctx) -> ExitCode:
-    since = getattr(args, "since", None)
-    refresh = getattr(args, "refresh", False)
-    max_horses = getattr(args, "max_horses", None)
-    if max_horses is not None and max_horses < 1:
-        raise ConfigError("--max-horses must be at least 1")
-    without_profile, need_call = pending_counts(ctx.store, since=since)
-    log.info(describe_status(without_profile, need_call, refresh=refresh))
-    if getattr(args, "check_status", False):
+def run_enrichment(options: EnrichOptions, ctx: RunContext) -> ExitCode:
+    without_profile, need_call = pending_counts(ctx.store, since=options.since)
+    log.info(describe_status(without_profile, need_call, refresh=options.refresh))
+    if options.check_status:
         return ExitCode.OK
-    horse_ids = pending_horses(ctx.store, since=since, refresh=refresh, limit=max_horses)
+    horse_ids = pending_horses(ctx.store, since=options.since, refresh=options.refresh,
+                               limit=options.max_horses)
     if not horse_ids:
         log.info("Nothing to enrich")
         return ExitCode.OK
-    stopping = {"flag": False}
-
-    def request_stop(signum, frame):  # noqa: ARG001
-        if stopping["flag"]:
-            raise KeyboardInterrupt
-        stopping["flag"] = True
-        log.warning("Stopping after the batch in flight is committed (Ctrl+C again aborts now)")
-
-    previous = signal.signal(signal.SIGINT, request_stop)
-    set_interrupt_hint(f"Continue with: {continue_command(args)}")       # for a second Ctrl+C
-    progress = CountProgress(len(horse_ids), "horses", quiet=getattr(args, "quiet", False))
-    try:
-        enricher = HorseEnricher(                 # progress per horse; commits per batch of 100
-            ctx.client, ctx.store, should_stop=lambda: stopping["flag"],
-            on_horse=lambda r: progress.advance_to(
-                r.calls, f"ok={r.fetched:,} not_found={r.not_found:,} failed={len(r.failed)}"))
-        result = enricher.run(horse_ids)
-    finally:
-        progress.close()
-        signal.signal(signal.SIGINT, previous)
+    set_interrupt_hint(f"Continue with: {continue_command(options)}")       # for a second Ctrl+C
+    progress = CountProgress(len(horse_ids), "horses", quiet=options.quiet)
+    with ctx.stop_on_signals(STOP_MESSAGE):
+        try:
+            enricher = HorseEnricher(                 # progress per horse; commits per batch of 100
+                ctx.client, ctx.store, should_stop=lambda: ctx.stop.requested,
+                on_horse=lambda r: progress.advance_to(
+                    r.calls, f"ok={r.fetched:,} not_found={r.not_found:,} failed={len(r.failed)}"))
+            result = enricher.run(horse_ids)
+        finally:
+            progress.close()
     log.info("Enrichment: %d profiles stored, %d not found (remembered), %d failed (still pending)",
              result.fetched, result.not_found, len(result.failed))
-    if stopping["flag"]:
+    if ctx.stop.requested:
         return ExitCode.INTERRUPTED
     return ExitCode.PARTIAL if result.failed else ExitCode.OK
 
@@ -91,13 +80,13 @@ class EnrichmentAlongside:
     COUNT_SECONDS = 60.0
     BATCH = 500
 
-    def __init__(self, ctx, *, since):
+    def __init__(self, ctx: RunContext, *, since):
         from utils.stores import open_store
 
         self.client = ctx.client
         self.since = since
-        target = getattr(ctx, "target", None)
-        self.store = open_store(target) if target is not None else None
+        self.run_stop = ctx.stop                # the run's Ctrl+C
+        self.store = open_store(ctx.target) if ctx.target is not None else None
         self.events_done = threading.Event()
         self.stopping = threading.Event()
         self._new_day = threading.Event()      # set by each committed day: pending horses to look at
@@ -119,9 +108,10 @@ class EnrichmentAlongside:
 
     def _run(self) -> None:
         attempted: set[str] = set()
-        enricher = HorseEnricher(self.client, self.store, should_stop=self.stopping.is_set)
+        enricher = HorseEnricher(self.client, self.store,
+                                 should_stop=lambda: self.stopping.is_set() or self.run_stop.requested)
         try:
-            while not self.stopping.is_set():
+            while not (self.stopping.is_set() or self.run_stop.requested):
                 done = self.events_done.is_set()       # read first: a last day may still appear
                 ids = [h for h in pending_horses(self.store, since=self.since, limit=self.BATCH)
                        if h not in attempted]

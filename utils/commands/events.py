@@ -6,22 +6,20 @@ turns the outcome into the documented exit code. ``backfill_all`` calls ``run_ev
 """
 from __future__ import annotations
 
-import argparse
 import logging
-import signal
-from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Callable
 
 from utils import planning
-from utils.pipeline.events import (DEFAULT_DAYS_IN_FLIGHT, EventsBackfill, EventsRequest, StopFlag,
-                            committed_days)
-from utils.pipeline.checkpoint import Checkpoint, ErrorLog, RunLock
-from utils.commands.cli import DEFAULT_REGIONS, LOGS_DIR, options_given, set_interrupt_hint, validate_range
-from utils.stores.target import mask_url
-from utils.errors import ConfigError, ExitCode
+from utils.commands.cli import DEFAULT_REGIONS, set_interrupt_hint, validate_range
+from utils.commands.context import RunContext
 from utils.commands.progress import ConsoleProgress
+from utils.commands.requests import EventsOptions
+from utils.errors import ConfigError, ExitCode
+from utils.pipeline.checkpoint import DEFAULT_RUN_FILES, Checkpoint, ErrorLog, RunFiles, RunLock
+from utils.pipeline.events import EventsBackfill, EventsRequest, committed_days
+from utils.pipeline.stop import StopFlag
+from utils.stores.base import Store
 
 log = logging.getLogger("darkhorses")
 
@@ -29,98 +27,77 @@ EVENTS_OPTIONS = ("start_date", "end_date", "region_codes", "no_racecards", "no_
                   "days_in_flight", "resume",
                   "incremental", "check_status", "checkpoint_file", "database_url", "demo",
                   "log_format", "quiet")
-DEFAULT_CHECKPOINT = LOGS_DIR / "backfill_events_checkpoint.json"
-DEFAULT_ERROR_LOG = LOGS_DIR / "backfill_events_errors.json"
 INCREMENTAL_OVERLAP_DAYS = 2   # late results and stewards' changes are picked up on the next runs
 
 
-@dataclass(frozen=True)
-class RunFiles:
-    checkpoint: Path
-    errors: Path
-
-    @property
-    def lock(self) -> Path:
-        return self.checkpoint.with_name(self.checkpoint.name + ".lock")
-
-    @classmethod
-    def from_option(cls, checkpoint_file: Path | None, *, demo: bool = False,
-                    incremental: bool = False) -> "RunFiles":
-        """The checkpoint and error log of a run; demo and incremental runs keep their own pair,
-        so a cron job never disturbs a long backfill's checkpoint (nor the demo a real one)."""
-        if checkpoint_file is None:
-            prefix = ("demo_" if demo else "") + "backfill_events" + ("_incremental" if incremental else "")
-            return cls(LOGS_DIR / f"{prefix}_checkpoint.json", LOGS_DIR / f"{prefix}_errors.json")
-        path = Path(checkpoint_file).expanduser().resolve()
-        return cls(path, path.with_name(path.stem + "_errors.json"))
+def run_files(options: EventsOptions, *, incremental: bool | None = None) -> RunFiles:
+    """The checkpoint and error log of this run (``RunFiles.named``): incremental runs keep
+    their own pair unless ``incremental`` says which pair is meant."""
+    return RunFiles.named(options.checkpoint_file, demo=options.target.demo,
+                          incremental=options.incremental if incremental is None else incremental)
 
 
-def incremental_request(args: argparse.Namespace, store, today: date,
-                        files: RunFiles | None = None) -> EventsRequest:
+def _asked(options: EventsOptions, start: date, end: date) -> EventsRequest:
+    return EventsRequest(start=start, end=end, regions=options.region_codes,
+                         racecards=options.racecards, results=options.results)
+
+
+def incremental_request(options: EventsOptions, store: Store, today: date) -> EventsRequest:
     """From the last day with results in the database (minus the overlap) to the racecard horizon.
 
     ``--start-date`` is where a database without results starts (so a cron line may keep it). Once
     the database has results, a ``--start-date`` before the incremental start is accepted only when
     the database holds that day (the line's earlier runs loaded it); otherwise those days would be
     skipped without a word, so it is refused with the backfill command that loads them."""
-    regions = tuple(dict.fromkeys(args.region_codes))
-    racecards = not getattr(args, "no_racecards", False)
-    results = not getattr(args, "no_results", False)
     last = store.read("last_result_day")[0]["day"]
+    wanted = options.start_date
     if last:
         last_day = date.fromisoformat(str(last)[:10])
         start = last_day - timedelta(days=INCREMENTAL_OVERLAP_DAYS)
-        wanted = args.start_date
-        if wanted and wanted < min(start, today):
-            probe = EventsRequest(wanted, wanted, regions, racecards, results)
-            if wanted not in committed_days(store, probe, today):
-                fill = EventsRequest(wanted, min(start, today) - timedelta(days=1), regions, racecards, results)
-                own = bool(getattr(args, "checkpoint_file", None)) and files is not None
-                raise ConfigError(
-                    f"--incremental starts at {min(start, today)} (the last day with results in the database, "
-                    f"{last_day}, minus {INCREMENTAL_OVERLAP_DAYS} days); --start-date {wanted} is only where "
-                    f"it starts a database without results, and this database lacks {wanted}, so "
-                    f"--incremental wins and would skip it. To load {fill.start} to {fill.end} first, run: "
-                    f"{new_run_command(args, files, fill, f'{fill.start}_{fill.end}', own_checkpoint=own)}; "
-                    f"then the same --incremental command continues from there")
-    elif args.start_date:
-        start = args.start_date
+        if wanted and wanted < min(start, today) \
+                and wanted not in committed_days(store, _asked(options, wanted, wanted), today):
+            fill = _asked(options, wanted, min(start, today) - timedelta(days=1))
+            raise ConfigError(
+                f"--incremental starts at {min(start, today)} (the last day with results in the database, "
+                f"{last_day}, minus {INCREMENTAL_OVERLAP_DAYS} days); --start-date {wanted} is only where "
+                f"it starts a database without results, and this database lacks {wanted}, so "
+                f"--incremental wins and would skip it. To load {fill.start} to {fill.end} first, run: "
+                f"{new_run_command(options, fill, f'{fill.start}_{fill.end}', own_checkpoint=bool(options.checkpoint_file))}; "
+                f"then the same --incremental command continues from there")
+    elif wanted:
+        start = wanted
     else:
         raise ConfigError("--incremental: the database has no results yet; run a backfill with "
                           "--start-date first (or give --start-date with --incremental)")
-    start = min(start, today)
-    return EventsRequest(start=start, end=today + timedelta(days=planning.RACECARD_DAYS_AHEAD),
-                         regions=regions, racecards=racecards, results=results)
+    return _asked(options, min(start, today), today + timedelta(days=planning.RACECARD_DAYS_AHEAD))
 
 
-def _refuse_incremental_conflicts(args: argparse.Namespace) -> None:
+def _refuse_incremental_conflicts(options: EventsOptions) -> None:
     """--incremental picks its own range: --end-date and --resume would be ignored."""
-    checkpoint_file, demo = getattr(args, "checkpoint_file", None), getattr(args, "demo", False)
-    if args.resume:
-        own = RunFiles.from_option(checkpoint_file, demo=demo, incremental=True)
-        backfill = RunFiles.from_option(checkpoint_file, demo=demo)
+    if options.resume:
         raise ConfigError(
             f"--incremental and --resume conflict: --incremental picks its range from the database and "
-            f"keeps its own checkpoint ({own.checkpoint}), so --incremental wins and --resume would be "
-            f"ignored. For the daily update drop --resume; to continue an interrupted backfill drop "
-            f"--incremental: {resume_command(args, backfill)}")
-    if args.end_date:
+            f"keeps its own checkpoint ({run_files(options).checkpoint}), so --incremental wins and "
+            f"--resume would be ignored. For the daily update drop --resume; to continue an interrupted "
+            f"backfill drop --incremental: {resume_command(options, run_files(options, incremental=False))}")
+    if options.end_date:
         raise ConfigError(
             f"--incremental runs from the database's last result day (minus {INCREMENTAL_OVERLAP_DAYS} days) "
             f"to today + {planning.RACECARD_DAYS_AHEAD} days, so --incremental wins and --end-date "
-            f"{args.end_date} would be ignored. For the daily update drop --end-date; to load up to "
-            f"{args.end_date}, run without --incremental: python3 scripts/backfill_events.py "
-            f"--start-date YYYY-MM-DD --end-date {args.end_date}")
+            f"{options.end_date} would be ignored. For the daily update drop --end-date; to load up to "
+            f"{options.end_date}, run without --incremental: python3 scripts/backfill_events.py "
+            f"--start-date YYYY-MM-DD --end-date {options.end_date}")
 
 
-def request_from_args(args: argparse.Namespace, files: RunFiles, today: date,
-                      store=None) -> EventsRequest:
+def plan_request(options: EventsOptions, today: date, store: Store | None = None) -> EventsRequest:
     """The range to run: from the options, from the checkpoint (``--resume``) or from the
-    database (``--incremental``)."""
-    if getattr(args, "incremental", False):
-        _refuse_incremental_conflicts(args)
-        return incremental_request(args, store, today, files)
-    if getattr(args, "resume", False):
+    database (``--incremental``, which needs the store; ``preflight`` checks its conflicts before
+    a store is open)."""
+    if options.incremental:
+        _refuse_incremental_conflicts(options)
+        return incremental_request(options, store, today)
+    files = run_files(options)
+    if options.resume:
         saved = Checkpoint.load(files.checkpoint)
         if saved is None:
             raise ConfigError(f"--resume: no checkpoint at {files.checkpoint}; "
@@ -130,15 +107,11 @@ def request_from_args(args: argparse.Namespace, files: RunFiles, today: date,
             end=date.fromisoformat(saved.params["end_date"]),
             regions=tuple(saved.params["region_codes"]),
             racecards=bool(saved.params["racecards"]), results=bool(saved.params["results"]))
-        _refuse_conflicting_options(args, request, files)
+        _refuse_conflicting_options(options, request, files)
         return request
-    if args.start_date is None:
+    if options.start_date is None:
         raise ConfigError("--start-date is required (or use --resume to continue a previous run)")
-    request = EventsRequest(
-        start=args.start_date, end=args.end_date or today,
-        regions=tuple(dict.fromkeys(args.region_codes)),
-        racecards=not getattr(args, "no_racecards", False),
-        results=not getattr(args, "no_results", False))
+    request = _asked(options, options.start_date, options.end_date or today)
     validate_range(request.start, request.end, today=today)
     if not (request.racecards or request.results):
         raise ConfigError("--no-racecards and --no-results together leave nothing to do")
@@ -150,22 +123,19 @@ def _describe(request: EventsRequest) -> str:
     return (f"{request.start} to {request.end}, regions {' '.join(request.regions)}, with {sources}")
 
 
-def _refuse_conflicting_options(args: argparse.Namespace, request: EventsRequest,
-                                files: RunFiles) -> None:
+def _refuse_conflicting_options(options: EventsOptions, request: EventsRequest, files: RunFiles) -> None:
     """``--resume`` continues the checkpoint's run as it was started: an option that asks for
     another range, other regions or other sources would be ignored, so it is refused (exit 2),
     saying that the checkpoint wins and how to run what the option asked for."""
-    given = options_given(args)
     asked = EventsRequest(
-        start=args.start_date or request.start, end=args.end_date or request.end,
-        regions=(tuple(dict.fromkeys(args.region_codes)) if "region_codes" in given and args.region_codes
-                 else request.regions),
-        racecards=request.racecards and not getattr(args, "no_racecards", False),
-        results=request.results and not getattr(args, "no_results", False))
+        start=options.start_date or request.start, end=options.end_date or request.end,
+        regions=options.region_codes if options.regions_given else request.regions,
+        racecards=request.racecards and options.racecards,
+        results=request.results and options.results)
     shown, drop, tags = [], [], []
     if (asked.start, asked.end) != (request.start, request.end):
-        shown += [f"--start-date {args.start_date}"] if args.start_date and args.start_date != request.start else []
-        shown += [f"--end-date {args.end_date}"] if args.end_date and args.end_date != request.end else []
+        shown += [f"--start-date {options.start_date}"] if asked.start != request.start else []
+        shown += [f"--end-date {options.end_date}"] if asked.end != request.end else []
         drop.append("--start-date/--end-date")
         tags.append(f"{asked.start}_{asked.end}")
     if set(asked.regions) != set(request.regions):
@@ -186,24 +156,13 @@ def _refuse_conflicting_options(args: argparse.Namespace, request: EventsRequest
         f"--resume continues the run of the checkpoint {files.checkpoint} ({_describe(request)}), so the "
         f"checkpoint wins and {', '.join(shown)} would be ignored. To resume that run, drop "
         f"{', '.join(drop)}; to load {what} instead, start a run of its own: "
-        f"{new_run_command(args, files, asked, '-'.join(tags), own_checkpoint=True)}")
+        f"{new_run_command(options, asked, '-'.join(tags), own_checkpoint=True)}")
 
 
-def _target_options(args: argparse.Namespace) -> list[str]:
-    """The options that chose the run's API and database (a password in --database-url masked)."""
-    parts = []
-    if getattr(args, "demo", False):
-        parts.append("--demo")
-    if getattr(args, "database_url", None):
-        parts.append(f"--database-url '{mask_url(args.database_url)}'")
-    return parts
-
-
-def new_run_command(args: argparse.Namespace, files: RunFiles | None, request: EventsRequest, tag: str,
-                    *, own_checkpoint: bool) -> str:
+def new_run_command(options: EventsOptions, request: EventsRequest, tag: str, *, own_checkpoint: bool) -> str:
     """The command of a fresh run of ``request`` on the same database; with ``own_checkpoint`` its
-    checkpoint is a new file beside ``files.checkpoint`` (``<name>-<tag>.json``), so the run that
-    checkpoint belongs to stays resumable."""
+    checkpoint is a new file beside this run's (``<name>-<tag>.json``), so the run that checkpoint
+    belongs to stays resumable."""
     parts = ["python3 scripts/backfill_events.py", f"--start-date {request.start}",
              f"--end-date {request.end}"]
     if tuple(request.regions) != DEFAULT_REGIONS:
@@ -212,28 +171,28 @@ def new_run_command(args: argparse.Namespace, files: RunFiles | None, request: E
         parts.append("--no-racecards")
     if not request.results:
         parts.append("--no-results")
-    parts += _target_options(args)
-    if own_checkpoint and files is not None:
-        parts.append(f"--checkpoint-file {files.checkpoint.with_name(f'{files.checkpoint.stem}-{tag}.json')}")
+    parts += options.target.options()
+    if own_checkpoint:
+        checkpoint = run_files(options, incremental=False).checkpoint
+        parts.append(f"--checkpoint-file {checkpoint.with_name(f'{checkpoint.stem}-{tag}.json')}")
     return " ".join(parts)
 
 
-def preflight(args: argparse.Namespace, today: date) -> None:
+def preflight(options: EventsOptions, today: date) -> None:
     """Refuse bad options before any database or API is touched (usage errors exit 2)."""
-    if getattr(args, "incremental", False):
-        _refuse_incremental_conflicts(args)
-        return
-    files = RunFiles.from_option(getattr(args, "checkpoint_file", None), demo=getattr(args, "demo", False))
-    request_from_args(args, files, today)
+    if options.incremental:
+        _refuse_incremental_conflicts(options)
+    else:
+        plan_request(options, today)
 
 
-def result_days_in_db(store, request: EventsRequest) -> set[date]:
+def result_days_in_db(store: Store, request: EventsRequest) -> set[date]:
     """Days of the range with results in the database (for --check-status)."""
     rows = store.read("result_days", start=request.start, end=request.end)
     return {date.fromisoformat(str(r["day"])[:10]) for r in rows}
 
 
-def print_status(request: EventsRequest, files: RunFiles, store, today: date) -> None:
+def print_status(request: EventsRequest, files: RunFiles, store: Store, today: date) -> None:
     """What is done and what remains, without data calls or writes. The database's committed
     marks are the truth; the checkpoint file only names the range to resume."""
     done = committed_days(store, request, today)
@@ -247,8 +206,7 @@ def print_status(request: EventsRequest, files: RunFiles, store, today: date) ->
     lines = [
         f"Range {request.start} to {request.end}: {len(all_days)} days in {len(chunks)} monthly chunks "
         f"(regions {' '.join(request.regions)})",
-        f"Committed: {len(done)} days in the database ({getattr(store, 'display', 'database')}); "
-        f"{len(in_db)} days with results",
+        f"Committed: {len(done)} days in the database ({store.display}); {len(in_db)} days with results",
         f"Remaining: {len(remaining)} days; {len(errors.entries)} days in the error log "
         f"(retried first by --resume)",
         f"Calls needed: results ~{est.results_calls} (5 req/s), racecards {est.racecard_calls} (2 req/s)"
@@ -266,22 +224,9 @@ def print_status(request: EventsRequest, files: RunFiles, store, today: date) ->
         log.info(line)
 
 
-def _install_signal_handlers(stop: StopFlag) -> None:
-    def handler(signum, frame):  # noqa: ARG001
-        if stop.requested:
-            raise KeyboardInterrupt
-        stop.request()
-        log.warning("Stopping after the day in flight is committed (press Ctrl+C again to abort now; "
-                    "nothing half-written either way)")
-
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
-
-
 def _prepare_checkpoint(request: EventsRequest, files: RunFiles, resume: bool) -> tuple[Checkpoint, ErrorLog]:
     if resume:
-        checkpoint = Checkpoint.load(files.checkpoint)
-        return checkpoint, ErrorLog.load(files.errors)
+        return Checkpoint.load(files.checkpoint), ErrorLog.load(files.errors)
     for path in (files.checkpoint, files.errors):
         if path.exists():
             path.replace(path.with_name(path.name + ".prev"))
@@ -289,49 +234,48 @@ def _prepare_checkpoint(request: EventsRequest, files: RunFiles, resume: bool) -
     return Checkpoint(files.checkpoint, request.params()), ErrorLog(files.errors)
 
 
-def run_events(args: argparse.Namespace, ctx, *, install_signals: bool = True,
+STOP_MESSAGE = ("Stopping after the day in flight is committed (press Ctrl+C again to abort now; "
+                "nothing half-written either way)")
+
+
+def run_events(options: EventsOptions, ctx: RunContext, *,
                on_commit: Callable[[date], None] | None = None,
                alongside_eta: Callable[[], float | None] | None = None) -> ExitCode:
-    """Run (or report on) the events backfill for parsed options; returns the exit code.
-    ``on_commit`` is told each day the database committed, and ``alongside_eta`` gives the
-    seconds left of the work running beside (backfill_all's profile fetcher), for one ETA."""
-    files = RunFiles.from_option(getattr(args, "checkpoint_file", None),
-                                 demo=getattr(args, "demo", False),
-                                 incremental=getattr(args, "incremental", False))
-    request = request_from_args(args, files, ctx.today, ctx.store)
-    if getattr(args, "check_status", False):
+    """Run (or report on) the events backfill; returns the exit code. ``on_commit`` is told each
+    day the database committed, and ``alongside_eta`` gives the seconds left of the work running
+    beside (backfill_all's profile fetcher), for one ETA. A first Ctrl+C/SIGTERM sets
+    ``ctx.stop``: the days in flight are committed, then the run stops."""
+    files = run_files(options)
+    request = plan_request(options, ctx.today, ctx.store)
+    if options.check_status:
         print_status(request, files, ctx.store, ctx.today)
         return ExitCode.OK
-    stop = StopFlag()
-    if install_signals:
-        _install_signal_handlers(stop)
-    set_interrupt_hint(f"Resume with: {resume_command(args, files)}")     # for a second Ctrl+C
-    with RunLock(files.lock):
-        checkpoint, errors = _prepare_checkpoint(request, files, args.resume)
-        checkpoint.database = getattr(ctx.store, "display", None)
-        checkpoint.completed = committed_days(ctx.store, request, ctx.today) if args.resume else set()
-        _announce(request, checkpoint, ctx.today, getattr(ctx.store, "display", "the database"))
+    hint = resume_command(options, files)
+    set_interrupt_hint(f"Resume with: {hint}")     # for a second Ctrl+C
+    with RunLock(files.lock), ctx.stop_on_signals(STOP_MESSAGE):
+        checkpoint, errors = _prepare_checkpoint(request, files, options.resume)
+        checkpoint.database = ctx.store.display
+        checkpoint.completed = committed_days(ctx.store, request, ctx.today) if options.resume else set()
+        _announce(request, checkpoint, ctx.today, ctx.store.display)
         progress = ConsoleProgress(len(list(planning.days_between(request.start, request.end)))
-                                   - len(checkpoint.completed), quiet=getattr(args, "quiet", False),
+                                   - len(checkpoint.completed), quiet=options.quiet,
                                    alongside_eta=alongside_eta)
         backfill = EventsBackfill(client=ctx.client, store=ctx.store, request=request,
                                   checkpoint=checkpoint, errors=errors, progress=progress,
-                                  today=ctx.today, stop=stop, resume=bool(args.resume),
-                                  days_in_flight=getattr(args, "days_in_flight", DEFAULT_DAYS_IN_FLIGHT),
-                                  on_commit=on_commit)
+                                  today=ctx.today, stop=ctx.stop, resume=options.resume,
+                                  days_in_flight=options.days_in_flight, on_commit=on_commit)
         try:
             totals = backfill.run()
         finally:
             progress.close()
-    return _finish(totals, backfill, stop, files, resume_command(args, files))
+    return _finish(totals, backfill, ctx.stop, files, hint)
 
 
-def resume_command(args: argparse.Namespace, files: RunFiles) -> str:
+def resume_command(options: EventsOptions, files: RunFiles) -> str:
     """The command that resumes this run, with the options that chose its database and files
     (a password in --database-url is masked: type it again)."""
-    parts = ["python3 scripts/backfill_events.py --resume", *_target_options(args)]
-    if getattr(args, "checkpoint_file", None) or files.checkpoint != DEFAULT_CHECKPOINT \
-            and not getattr(args, "demo", False):
+    parts = ["python3 scripts/backfill_events.py --resume", *options.target.options()]
+    if options.checkpoint_file or files.checkpoint != DEFAULT_RUN_FILES.checkpoint and not options.target.demo:
         parts.append(f"--checkpoint-file {files.checkpoint}")
     return " ".join(parts)
 

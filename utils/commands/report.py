@@ -1,229 +1,56 @@
-"""The backfill report: what the database holds, day by day and per year and region, and where it is thin.
+"""The ``backfill_report`` command: the coverage figures rendered as a heatmap, a table and JSON.
 
-Why a report beside ``verification``: verification answers "is anything broken" (PASS/FAIL); the
-report answers "how complete is the backfill" at a glance — a calendar heatmap (``coverage.png``), a
-table with the volumes the real calendar leads one to expect (``summary.md``) and the same figures as
-JSON for cron alerts. All figures come from aggregate reads (``utils/stores/reads.py``: ``report_days``,
-``report_people`` and a few scalars), which every store runs — over REST as database functions — so
-the report never loads a table into Python and stays fast on 1.5 million runners.
+Why a command module of its own: ``utils/checks/coverage.py`` computes the figures from the
+database; this module reads the events backfill's error log (whose days it marks), renders
+``coverage.png`` (a calendar heatmap), ``summary.md`` (the per-year-and-region table, also printed)
+and ``summary.json`` (the same figures, for cron alerts on ``yesterday_has_results``), and writes
+them atomically.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import json
+import logging
+from dataclasses import asdict
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from utils.pipeline.checkpoint import ErrorLog, atomic_write_json
-from utils.commands.cli import LOGS_DIR
-from utils.planning import days_between, uk_today
-from utils.checks.verification import NO_RACING_DAYS, ranges as date_ranges
+from utils.checks.coverage import (ERROR, EXPECTED_RACES_PER_YEAR, NO_DATA, NO_RUNNERS, RACECARD_ONLY, STORED,
+                                   DayRow, ReportData, YearRegionRow, collect, default_range)
+from utils.commands.context import RunContext
+from utils.commands.requests import ReportOptions, check_order
+from utils.errors import ExitCode
+from utils.pipeline.checkpoint import DEFAULT_RUN_FILES, ErrorLog, atomic_write_json
+from utils.planning import days_between
+from utils.stores.base import Store
 
-# The events backfill's default error log (utils.commands.events.DEFAULT_ERROR_LOG; not imported from
-# there because that module pulls in the whole fetch pipeline, which a read-only report never needs).
-DEFAULT_ERROR_LOG = LOGS_DIR / "backfill_events_errors.json"
+log = logging.getLogger("darkhorses.report")
 
-# Races a full calendar year holds in the real calendar (about 13,000 GB+IRE); a year covered only
-# in part is expected to hold the same share, so an incomplete backfill shows as a low percentage.
-EXPECTED_RACES_PER_YEAR = {"gb": 10_000, "ire": 2_900}
-
-# Day statuses, most alarming first: a day shows the first that applies.
-ERROR = "in the error log"
-NO_RUNNERS = "results without runners"
-RACECARD_ONLY = "racecards, no results"
-NO_DATA = "no data"
-STORED = "stored"
+REPORT_OPTIONS = ("start_date", "end_date", "out", "format", "database_url", "log_format", "quiet")
+DEFAULT_ERROR_LOG = DEFAULT_RUN_FILES.errors
+__all__ = ["ERROR", "NO_DATA", "NO_RUNNERS", "RACECARD_ONLY", "STORED", "DayRow", "YearRegionRow",
+           "collect_report", "run_report", "render_markdown", "render_png", "to_json", "write_files"]
 
 
-# --- the figures ---------------------------------------------------------------------------------
-@dataclass
-class DayRow:
-    """One calendar day of the range, all regions together."""
-
-    day: date
-    races: int = 0
-    results: int = 0
-    racecard_only: int = 0
-    results_without_runners: int = 0
-    in_error_log: bool = False
-    past: bool = True   # before "today": a racecard-only race is then a gap, not a pending result
-
-    @property
-    def status(self) -> str:
-        if self.in_error_log:
-            return ERROR
-        if self.results_without_runners:
-            return NO_RUNNERS
-        if self.racecard_only and self.past:
-            return RACECARD_ONLY
-        return STORED if self.races else NO_DATA
+def collect_report(store: Store, start: date, end: date, *, today: date,
+                   error_log: Path | None = DEFAULT_ERROR_LOG) -> ReportData:
+    """The figures of ``start``..``end``, with the days of the error log ``error_log`` marked."""
+    failed = ErrorLog.load(Path(error_log)).failed_dates() if error_log else ()
+    return collect(store, start, end, today=today, failed_days=failed,
+                   error_log=str(error_log) if error_log else None)
 
 
-@dataclass
-class YearRegionRow:
-    """The summary table's row for one year and region."""
-
-    year: int
-    region: str
-    expected_races: float | None = None
-    races: int = 0
-    races_with_results: int = 0
-    racecard_only_races: int = 0
-    runners: int = 0
-    races_with_runners: int = 0
-    horses: int = 0
-    jockeys: int = 0
-    trainers: int = 0
-    owners: int = 0
-    horses_enriched: int = 0
-    horses_not_found: int = 0
-    horses_pending: int = 0
-
-    @property
-    def avg_field_size(self) -> float | None:
-        """Runners per race that has runners (a race stored without runners is a gap, not a walkover)."""
-        return self.runners / self.races_with_runners if self.races_with_runners else None
-
-    @property
-    def pct_of_expected(self) -> float | None:
-        return 100.0 * self.races / self.expected_races if self.expected_races else None
-
-
-ADDITIVE = ("races", "races_with_results", "racecard_only_races", "runners", "races_with_runners")
-
-
-@dataclass
-class ReportData:
-    start: date
-    end: date
-    today: date
-    days: list[DayRow]
-    rows: list[YearRegionRow]
-    last_day_with_results: date | None
-    yesterday_has_results: bool
-    error_log: str | None = None
-    database: str | None = None
-    totals: YearRegionRow = field(init=False)
-
-    def __post_init__(self) -> None:
-        total = YearRegionRow(0, "all", expected_races=sum(r.expected_races or 0 for r in self.rows) or None)
-        for name in ADDITIVE:
-            setattr(total, name, sum(getattr(r, name) for r in self.rows))
-        self.totals = total
-
-    @property
-    def years(self) -> list[int]:
-        return list(range(self.start.year, self.end.year + 1))
-
-    def days_with(self, status: str) -> list[DayRow]:
-        return [d for d in self.days if d.status == status]
-
-    def missing_days(self) -> list[date]:
-        """Days with no race at all; Christmas Eve and Day have no racing, so they are never a gap."""
-        return [d.day for d in self.days_with(NO_DATA) if (d.day.month, d.day.day) not in NO_RACING_DAYS]
-
-    def missing_day_ranges(self) -> list[str]:
-        return date_ranges(self.missing_days())
-
-
-# --- collecting ----------------------------------------------------------------------------------
-def default_range(store: Any, today: date) -> tuple[date, date]:
-    """First stored day to the later of yesterday and the last stored day (so a stalled backfill's
-    missing recent days show as gaps)."""
-    span = store.read("date_span")[0]
-    first, last = span["first"], span["last"]
-    yesterday = today - timedelta(days=1)
-    if not first:
-        return yesterday, yesterday
-    return _day(first), max(_day(last), yesterday)
-
-
-def collect(store: Any, start: date, end: date, *, error_log_path: Path | None = DEFAULT_ERROR_LOG,
-            today: date | None = None) -> ReportData:
-    """Every figure of the report for ``start``..``end`` from any store (its named reads)."""
-    today = today or uk_today()
-    day_rows = [_values(r, _DAY_COLUMNS) for r in store.read("report_days", start=start, end=end)]
-    people_rows = [_values(r, _PEOPLE_COLUMNS) for r in store.read("report_people", start=start, end=end)]
-    failed = _error_days(error_log_path, start, end)
-    yesterday = today - timedelta(days=1)
-    last = store.read("last_result_day")[0]["day"]
-    return ReportData(
-        start=start, end=end, today=today,
-        days=_days(day_rows, start, end, today, failed),
-        rows=_year_region_rows(day_rows, people_rows, start, end),
-        last_day_with_results=_day(last) if last else None,
-        yesterday_has_results=_int(store.read("results_on_day", day=yesterday)[0]["n"]) > 0,
-        error_log=str(error_log_path) if error_log_path else None,
-        database=getattr(store, "display", None))
-
-
-_DAY_COLUMNS = ("day", "region", "races", "results", "racecard_only", "results_without_runners")
-_PEOPLE_COLUMNS = ("year", "region", "runners", "races_with_runners", "horses", "jockeys", "trainers",
-                   "owners", "horses_enriched", "horses_not_found", "horses_pending")
-
-
-def _values(row: dict, columns: tuple[str, ...]) -> tuple:
-    """A read's row as the tuple the figures below unpack (the read's column order)."""
-    return tuple(row[c] for c in columns)
-
-
-def _day(value: Any) -> date:
-    return date.fromisoformat(str(value)[:10])
-
-
-def _int(value: Any) -> int:
-    return int(value or 0)
-
-
-def _error_days(path: Path | None, start: date, end: date) -> set[date]:
-    if path is None:
-        return set()
-    return {d for d in ErrorLog.load(Path(path)).failed_dates() if start <= d <= end}
-
-
-def _days(day_rows: list[tuple], start: date, end: date, today: date, failed: set[date]) -> list[DayRow]:
-    days = {d: DayRow(d, in_error_log=d in failed, past=d < today) for d in days_between(start, end)}
-    for day_text, _region, races, results, card_only, no_runners in day_rows:
-        row = days[_day(day_text)]
-        row.races += _int(races)
-        row.results += _int(results)
-        row.racecard_only += _int(card_only)
-        row.results_without_runners += _int(no_runners)
-    return list(days.values())
-
-
-def _year_region_rows(day_rows: list[tuple], people_rows: list[tuple],
-                      start: date, end: date) -> list[YearRegionRow]:
-    rows: dict[tuple[int, str], YearRegionRow] = {}
-
-    def row(year: int, region: str) -> YearRegionRow:
-        if (year, region) not in rows:
-            rows[(year, region)] = YearRegionRow(year, region, _expected(region, year, start, end))
-        return rows[(year, region)]
-
-    for year in range(start.year, end.year + 1):
-        for region in EXPECTED_RACES_PER_YEAR:
-            row(year, region)
-    for day_text, region, races, results, card_only, _no_runners in day_rows:
-        r = row(_day(day_text).year, str(region))
-        r.races += _int(races)
-        r.races_with_results += _int(results)
-        r.racecard_only_races += _int(card_only)
-    for year, region, *figures in people_rows:
-        r = row(int(year), str(region))
-        (r.runners, r.races_with_runners, r.horses, r.jockeys, r.trainers, r.owners,
-         r.horses_enriched, r.horses_not_found, r.horses_pending) = (_int(v) for v in figures)
-    return [rows[k] for k in sorted(rows)]
-
-
-def _expected(region: str, year: int, start: date, end: date) -> float | None:
-    """The region's yearly volume, scaled by the share of ``year`` that the range covers."""
-    per_year = EXPECTED_RACES_PER_YEAR.get(region)
-    if per_year is None:
-        return None
-    first, last = max(start, date(year, 1, 1)), min(end, date(year, 12, 31))
-    covered = (last - first).days + 1
-    return per_year * covered / ((date(year, 12, 31) - date(year, 1, 1)).days + 1)
+def run_report(options: ReportOptions, ctx: RunContext) -> ExitCode:
+    """Collect, write the three files, print the table (or the JSON, ``--format json``)."""
+    first, last = default_range(ctx.store, ctx.today)
+    start, end = options.start_date or first, options.end_date or last
+    check_order(start, end)
+    data = collect_report(ctx.store, start, end, today=ctx.today,
+                          error_log=options.error_log or DEFAULT_ERROR_LOG)
+    paths = write_files(data, options.out)
+    print(json.dumps(to_json(data), indent=2) if options.format == "json" else render_markdown(data))
+    log.info("Wrote %s", ", ".join(str(p) for p in paths))
+    return ExitCode.OK
 
 
 # --- text and JSON -------------------------------------------------------------------------------

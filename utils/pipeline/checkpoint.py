@@ -20,9 +20,37 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from utils import LOGS_DIR
 from utils.errors import CheckpointError, LockHeldError
 
 CHECKPOINT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """The checkpoint and error log of an events run, and the lock beside them."""
+
+    checkpoint: Path
+    errors: Path
+
+    @property
+    def lock(self) -> Path:
+        return self.checkpoint.with_name(self.checkpoint.name + ".lock")
+
+    @classmethod
+    def named(cls, checkpoint_file: Path | None = None, *, demo: bool = False,
+              incremental: bool = False) -> "RunFiles":
+        """The pair for ``--checkpoint-file`` (its errors file beside it), else the default pair
+        under ``logs/``: demo and incremental runs keep their own, so a cron job never disturbs a
+        long backfill's checkpoint (nor the demo a real one)."""
+        if checkpoint_file is None:
+            prefix = ("demo_" if demo else "") + "backfill_events" + ("_incremental" if incremental else "")
+            return cls(LOGS_DIR / f"{prefix}_checkpoint.json", LOGS_DIR / f"{prefix}_errors.json")
+        path = Path(checkpoint_file).expanduser().resolve()
+        return cls(path, path.with_name(path.stem + "_errors.json"))
+
+
+DEFAULT_RUN_FILES = RunFiles.named()
 
 
 def _umask() -> int:

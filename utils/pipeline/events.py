@@ -15,7 +15,6 @@ it was after the last committed day.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from utils.pipeline.checkpoint import Checkpoint, ErrorLog
 from utils.ingest.entities import extract_entities
 from utils.errors import DarkHorsesError, StoreError
 from utils.pipeline.memory import release_freed_memory, use_one_malloc_arena
+from utils.pipeline.stop import StopFlag
 from utils.schema import WRITE_ORDER
 from utils.stores.base import DayMark
 from utils.ingest.rows import racecard_to_rows, result_to_rows
@@ -103,20 +103,6 @@ class Progress(Protocol):
     def day_done(self, outcome: DayOutcome) -> None: ...
     def day_failed(self, day: date, failure: DayFailed) -> None: ...
     def chunk_finished(self, chunk: planning.Chunk, totals: dict[str, int]) -> None: ...
-
-
-class StopFlag:
-    """Set by the first Ctrl+C/SIGTERM: the day in flight finishes, then the run stops cleanly."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def request(self) -> None:
-        self._event.set()
-
-    @property
-    def requested(self) -> bool:
-        return self._event.is_set()
 
 
 class DayFetcher:
