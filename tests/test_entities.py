@@ -1,14 +1,29 @@
-"""Entity rows from runners (utils/ingest/entities.py): keys, dedupe, merge, the row-dict rule."""
+"""Entity rows from runners (utils/ingest/entities.py): keys, dedupe, merge, the row-dict rule.
+
+Why apart from tests/test_rows.py: people, horses and pedigrees come from every runner of a day's
+racecards and results together, so what matters here is dedupe and merging without gaps, not one
+payload's rows. The sample payloads are test_rows.py's (the Kempton race and the spec samples).
+"""
 from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
-from tests.test_transform import WEIRD, card_runner, racecard, result, result_runner
+from test_parsers import WEIRD
+from test_rows import (
+    check_unit,
+    kempton_card_runner,
+    kempton_racecard,
+    kempton_result,
+    kempton_result_runner,
+    racecard,
+    result,
+    result_runner,
+)
 from utils.ingest.entities import extract_entities, merge_units, runner_entities
 from utils.schema import TABLES
-
 
 
 def unobserved(unit: dict) -> dict:
@@ -23,7 +38,7 @@ def by_id(rows: list[dict], key: str = "id") -> dict[str, dict]:
 
 
 def test_racecard_runner_gives_every_entity():
-    unit = unobserved(extract_entities(racecards=[racecard()]))
+    unit = unobserved(extract_entities(racecards=[kempton_racecard()]))
     assert unit["ra_mst_jockeys"] == [{"id": "jky_77", "name": "Ó Dubhghaill"}]
     assert unit["ra_mst_trainers"] == [{"id": "trn_1234", "name": "Joseph Patrick O'Brien",
                                         "location": "Owning Hill, Co Kilkenny"}]
@@ -42,7 +57,7 @@ def test_racecard_runner_gives_every_entity():
 
 
 def test_result_runners_give_pedigree_and_region_from_name_suffix():
-    unit = extract_entities(results=[result()])
+    unit = extract_entities(results=[kempton_result()])
     horses = by_id(unit["ra_mst_horses"])
     assert horses["hrs_30218531"]["region"] == "ire" and horses["hrs_30218531"]["sex_code"] == "G"
     assert horses["hrs_3"]["region"] == "fr"
@@ -53,15 +68,15 @@ def test_result_runners_give_pedigree_and_region_from_name_suffix():
 
 
 def test_explicit_breeding_region_beats_the_suffix():
-    runner = card_runner(sire="Mystery Sire", sire_region="USA", dam="Dam (FR)", dam_region="")
+    runner = kempton_card_runner(sire="Mystery Sire", sire_region="USA", dam="Dam (FR)", dam_region="")
     rows = runner_entities(runner)
     assert rows["ra_mst_sires"]["region"] == "usa" and rows["ra_mst_dams"]["region"] == "fr"
 
 
 def test_dedupe_and_merge_never_erase_values():
-    card = racecard(runners=[card_runner(), card_runner(horse_id="hrs_2", horse="Other", jockey_id="jky_77",
-                                                        jockey="")])
-    res = result(runners=[result_runner(trainer="J P O'Brien", breeder="")])
+    card = kempton_racecard(runners=[kempton_card_runner(), kempton_card_runner(horse_id="hrs_2", horse="Other",
+                                                                                jockey_id="jky_77", jockey="")])
+    res = kempton_result(runners=[kempton_result_runner(trainer="J P O'Brien", breeder="")])
     unit = unobserved(extract_entities(racecards=[card], results=[res]))
     assert unit["ra_mst_jockeys"] == [{"id": "jky_77", "name": "Ó Dubhghaill"}]
     trainer = unit["ra_mst_trainers"][0]
@@ -71,6 +86,60 @@ def test_dedupe_and_merge_never_erase_values():
     for table, rows in unit.items():
         keys = [tuple(r[k] for k in TABLES[table].key) for r in rows]
         assert len(keys) == len(set(keys)), table
+
+
+def test_entities_from_a_racecard():
+    unit = unobserved(extract_entities([racecard()], []))
+    check_unit(unit)
+    assert unit["ra_mst_jockeys"] == [{"id": "jky_77", "name": "Ó Dubhghaill"}]
+    assert unit["ra_mst_trainers"] == [{"id": "trn_1234", "name": "Joseph Patrick O'Brien",
+                                        "location": "Owning Hill, Co Kilkenny"}]
+    assert unit["ra_mst_owners"] == [{"id": "own_998", "name": "Robert'); DROP TABLE ra_runners;--"}]
+    assert unit["ra_mst_sires"] == [{"id": "sir_3722383", "name": "Sea The Stars (IRE)", "region": "ire"}]
+    assert unit["ra_mst_dams"] == [{"id": "dam_5052413", "name": "Zoë (FR)", "region": "fr"}]
+    # damsire_region "" -> the name's suffix
+    assert unit["ra_mst_damsires"] == [{"id": "dsi_2289321", "name": "Galileo (IRE)", "region": "ire"}]
+    (horse,) = unit["ra_mst_horses"]
+    assert horse["region"] == "ire" and horse["name"] == "Create (IRE)"
+    assert horse["dob"] == date(2021, 3, 14) and horse["breeder"] == "Dáiríre Stud"
+    assert horse["sex"] == "gelding" and horse["sex_code"] == "G"
+    assert horse["colour_code"] == "B" and "colour" not in horse   # "b" is a code, not a word
+    assert (horse["sire_id"], horse["dam_id"], horse["damsire_id"]) == ("sir_3722383", "dam_5052413",
+                                                                       "dsi_2289321")
+    (pedigree,) = unit["ra_horse_pedigree"]
+    assert pedigree == {"horse_id": "hrs_30429137", "sire_id": "sir_3722383", "sire": "Sea The Stars (IRE)",
+                        "dam_id": "dam_5052413", "dam": "Zoë (FR)", "damsire_id": "dsi_2289321",
+                        "damsire": "Galileo (IRE)", "breeder": "Dáiríre Stud", "region": "ire"}
+
+
+def test_entities_from_results_alone_include_pedigree():
+    unit = extract_entities([], [result()])
+    check_unit(unit)
+    horses = by_id(unit["ra_mst_horses"])
+    assert set(horses) == {"hrs_30429137", "hrs_2", "hrs_3"}
+    assert horses["hrs_2"]["region"] == "gb" and horses["hrs_3"]["region"] == "fr"
+    assert horses["hrs_30429137"]["sex_code"] == "G" and "sex" not in horses["hrs_30429137"]
+    pedigree = by_id(unit["ra_horse_pedigree"], "horse_id")
+    assert set(pedigree) == set(horses)
+    assert pedigree["hrs_2"]["sire_id"] == "sir_3722383" and pedigree["hrs_2"]["dam"] == "Zoë (FR)"
+    assert "location" not in unit["ra_mst_trainers"][0]
+    assert len(unit["ra_mst_jockeys"]) == 1 and len(unit["ra_mst_sires"]) == 1  # deduped
+
+
+@pytest.mark.parametrize("order", ["cards_first", "results_first"])
+def test_merging_never_replaces_a_value_with_a_gap(order):
+    card = racecard()
+    bare = result(runners=[result_runner(jockey="", trainer="-", owner=None, horse="", sire="",
+                                         dam_id="")])
+    unit = unobserved(extract_entities([card], [bare]) if order == "cards_first"
+                      else extract_entities([], [bare, card]))
+    horse = by_id(unit["ra_mst_horses"])["hrs_30429137"]
+    assert horse["name"] == "Create (IRE)" and horse["dob"] == date(2021, 3, 14)
+    assert horse["breeder"] == "Dáiríre Stud" and horse["dam_id"] == "dam_5052413"
+    assert by_id(unit["ra_mst_jockeys"])["jky_77"]["name"] == "Ó Dubhghaill"
+    assert by_id(unit["ra_mst_trainers"])["trn_1234"] == {
+        "id": "trn_1234", "name": "Joseph Patrick O'Brien", "location": "Owning Hill, Co Kilkenny"}
+    assert by_id(unit["ra_horse_pedigree"], "horse_id")["hrs_30429137"]["sire"] == "Sea The Stars (IRE)"
 
 
 def test_runners_without_ids_produce_no_entity():
@@ -101,7 +170,7 @@ def test_merge_units_dedupes_across_units_later_wins_without_gaps():
 
 
 def test_entity_rows_hold_only_schema_columns():
-    unit = extract_entities(racecards=[racecard()], results=[result()])
+    unit = extract_entities(racecards=[kempton_racecard()], results=[kempton_result()])
     for table, rows in unit.items():
         for row in rows:
             assert set(row) <= set(TABLES[table].columns), table
@@ -111,9 +180,10 @@ def test_entity_rows_hold_only_schema_columns():
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(value=WEIRD)
 def test_extraction_never_raises_on_weird_values(value):
-    for field in card_runner():
-        runner = card_runner(**{field: value})
-        unit = extract_entities(racecards=[racecard(runners=[runner])], results=[result(runners=[runner])])
+    for field in kempton_card_runner():
+        runner = kempton_card_runner(**{field: value})
+        unit = extract_entities(racecards=[kempton_racecard(runners=[runner])],
+                                results=[kempton_result(runners=[runner])])
         for table, rows in unit.items():
             for row in rows:
                 assert set(row) <= set(TABLES[table].columns)
@@ -123,7 +193,7 @@ def test_every_entity_row_carries_its_races_observation():
     """``<off in UTC>|<race id>|<r or c>``: the newest observation wins in the stores."""
     from utils.schema import OBSERVED
 
-    card, res = racecard(), result()
+    card, res = kempton_racecard(), kempton_result()
     unit = extract_entities(racecards=[card], results=[res])
     for table, rows in unit.items():
         for row in rows:

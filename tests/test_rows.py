@@ -1,39 +1,44 @@
-"""Payloads -> rows: racecard_to_rows, result_to_rows, horse_profile_to_rows, extract_entities.
+"""Payloads -> rows (utils/ingest/rows.py): racecard_to_rows, result_to_rows, horse_profile_to_rows.
 
-The sample payloads carry every property of RacecardOddsPro/RunnerOddsPro, ResultStandard/
-RunnerStandard and HorsePro (checked against openapi.yml when it is there), written the way real
-responses write them (strings, "" and "-" for nothing, 12-hour ``off``). Expected values follow the
-rules of NOTES.md / SCHEMA.md, not the code's output: region lower case, off_time from off_dt,
-1m3f = 1760 + 3 * 220 yards, "8-10" = 122 lbs, "1:43.25" = 103.25 s, nk = 0.3 lengths, a non-finisher
-has no position but keeps position_raw, currency from the symbol else from the region.
+Why one suite: the row builders are the contract between the API and the stores (CLAUDE.md "Row
+dicts"), so each payload shape is checked here end to end, while the value formats themselves are
+pinned once in tests/test_parsers.py (and the entity rows in tests/test_entities.py). Two sets of
+sample payloads, both written the way real responses write them (strings, "" and "-" for nothing,
+12-hour ``off``): the spec samples carry every property of RacecardOddsPro/RunnerOddsPro,
+ResultStandard/RunnerStandard and HorsePro (checked against openapi.yml), and the Kempton race
+rac_11745210 as both racecard and result. Expected values follow the rules of NOTES.md / SCHEMA.md,
+not the code's output: region lower case, off_time from off_dt, 1m3f = 1760 + 3 * 220 yards,
+"8-10" = 122 lbs, "1:43.25" = 103.25 s, nk = 0.3 lengths, a non-finisher has no position but keeps
+position_raw, currency from the symbol else from the region. A simulator day and fuzzed payloads
+then check that any input gives rows that keep the row contract, or a BadResponseError.
 """
 from __future__ import annotations
 
 import copy
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-from utils.ingest.entities import extract_entities
+from spec_files import OPENAPI  # docs/api/openapi.yml
+from test_parsers import WEIRD  # any value a parser may meet
 from utils.errors import BadResponseError
-from utils.schema import TABLES
+from utils.ingest.entities import extract_entities
+from utils.ingest.parsers import text
 from utils.ingest.rows import horse_profile_to_rows, racecard_to_rows, result_to_rows
+from utils.schema import TABLES
 
 D = Decimal
-FETCHED = datetime(2025, 10, 8, 6, 0, tzinfo=timezone.utc)
+FETCHED = datetime(2025, 10, 8, 6, 0, tzinfo=UTC)
 BST = timezone(timedelta(hours=1))
-from spec_files import OPENAPI  # noqa: E402  (docs/api/openapi.yml)
 RESULT_ONLY_RUNNER_COLUMNS = {"position", "position_raw", "btn", "ovr_btn", "sp", "sp_dec", "bsp",
                               "finishing_time", "finishing_time_s", "prize_won", "race_comment",
                               "result_updated_at", "weight_st_lbs", "jockey_claim_lbs"}
 
 
-# --- realistic payloads ---------------------------------------------------------------------------
+# --- spec samples: every property of openapi.yml's schemas ----------------------------------------
 def card_runner(**over) -> dict:
     runner = {
         "horse_id": "hrs_30429137", "horse": "Create (IRE)", "dob": "2021-03-14", "age": "4",
@@ -58,14 +63,6 @@ def card_runner(**over) -> dict:
     }
     runner.update(over)
     return runner
-
-
-
-def unobserved(unit: dict) -> dict:
-    """The unit without the observation column (checked on its own in test_entities)."""
-    from utils.schema import OBSERVED
-
-    return {t: [{c: v for c, v in r.items() if c != OBSERVED} for r in rows] for t, rows in unit.items()}
 
 
 def racecard(**over) -> dict:
@@ -137,7 +134,131 @@ def horse_pro(**over) -> dict:
     return profile
 
 
-# --- the row contract -------------------------------------------------------------------------------
+# --- the Kempton race rac_11745210, as racecard and as result -------------------------------------
+def kempton_card_runner(**over) -> dict:
+    runner = {
+        "horse_id": "hrs_30218531", "horse": "Dáiríre (IRE)", "dob": "2021-03-14", "age": "4",
+        "sex": "gelding", "sex_code": "G", "colour": "b", "region": "IRE", "breeder": "Ballylinch Stud",
+        "dam": "Lady Of The Lake (GB)", "dam_id": "dam_5321", "dam_region": "GB",
+        "sire": "Sea The Stars (IRE)", "sire_id": "sir_3722", "sire_region": "IRE",
+        "damsire": "Galileo (IRE)", "damsire_id": "dsi_1011", "damsire_region": "IRE",
+        "trainer": "Joseph Patrick O'Brien", "trainer_id": "trn_1234", "trainer_location": "Owning Hill, Co Kilkenny",
+        "trainer_14_days": {"runs": "20", "wins": "4", "percent": "20"},
+        "owner": "Robert'); DROP TABLE ra_runners;--", "owner_id": "own_9",
+        "prev_trainers": [{"trainer": "A N Other", "trainer_id": "trn_1", "change_date": "2024-01-01"}],
+        "prev_owners": [], "comment": "Ran well last time", "spotlight": "Has claims.", "quotes": [],
+        "stable_tour": [], "medical": [], "number": "3", "draw": "7", "headgear": "t",
+        "headgear_run": "1", "wind_surgery": "", "wind_surgery_run": "", "past_results_flags": ["C", "D"],
+        "lbs": "133", "ofr": "-", "rpr": "101", "ts": "88", "jockey": "Ó Dubhghaill", "jockey_id": "jky_77",
+        "silk_url": "https://silks.example/own_9.svg", "last_run": "12", "form": "1-2P3", "trainer_rtf": "45%",
+        "odds": [{"bookmaker": "Bet365", "fractional": "9/4", "decimal": "3.25", "ew_places": "3",
+                  "ew_denom": "5", "updated": "2025-10-07 18:00:00", "history": []}],
+    }
+    runner.update(over)
+    return runner
+
+
+def kempton_racecard(**over) -> dict:
+    card = {
+        "race_id": "rac_11745210", "course": "Kempton (AW)", "course_id": "crs_28054", "date": "2025-10-07",
+        "off_time": "8:30", "off_dt": "2025-10-07T20:30:00+01:00", "race_name": "Unibet Handicap",
+        "distance_round": "1m3f", "distance": "1m3f", "distance_f": "11.0", "region": "GB", "pattern": "",
+        "sex_restriction": "", "race_class": "Class 4", "type": "Flat", "age_band": "3yo+",
+        "rating_band": "0-85", "prize": "£12,851", "field_size": "8", "going_detailed": "Standard",
+        "rail_movements": "", "stalls": "Inside", "weather": "Dry", "going": "Standard", "surface": "AW",
+        "jumps": "", "runners": [kempton_card_runner()], "big_race": False, "is_abandoned": "false",
+        "tip": "Dáiríre",
+        "verdict": "Dáiríre can win.", "betting_forecast": "9/4 Dáiríre", "race_status": "",
+    }
+    card.update(over)
+    return card
+
+
+def kempton_result_runner(**over) -> dict:
+    runner = {
+        "horse_id": "hrs_30218531", "horse": "Dáiríre (IRE)", "sp": "9/4F", "sp_dec": "3.25", "bsp": "3.61",
+        "number": "3", "position": "1", "draw": "7", "btn": "0", "ovr_btn": "0", "age": "4", "sex": "G",
+        "weight": "9-7", "weight_lbs": "133", "headgear": "t", "time": "2:21.45", "or": "85", "rpr": "104",
+        "tsr": "90", "prize": "£7,426.50", "jockey": "Ó Dubhghaill", "jockey_claim_lbs": "0", "jockey_id": "jky_77",
+        "trainer": "Joseph Patrick O'Brien", "trainer_id": "trn_1234", "owner": "Robert'); DROP TABLE ra_runners;--",
+        "owner_id": "own_9", "sire": "Sea The Stars (IRE)", "sire_id": "sir_3722", "dam": "Lady Of The Lake (GB)",
+        "dam_id": "dam_5321", "damsire": "Galileo (IRE)", "damsire_id": "dsi_1011",
+        "comment": "Held up, led inside final furlong, ran on", "silk_url": "https://silks.example/own_9.svg",
+    }
+    runner.update(over)
+    return runner
+
+
+def kempton_result(**over) -> dict:
+    race = {
+        "race_id": "rac_11745210", "date": "2025-10-07", "region": "GB", "course": "Kempton (AW)",
+        "course_id": "crs_28054", "off": "8:30", "off_dt": "2025-10-07T20:30:00+01:00",
+        "race_name": "Unibet Handicap", "type": "Flat", "class": "Class 4", "pattern": "",
+        "rating_band": "0-85", "age_band": "3yo+", "sex_rest": "", "dist": "1m3f", "dist_y": "2443",
+        "dist_m": "2234", "dist_f": "11f", "going": "Standard", "surface": "AW", "jumps": "",
+        "runners": [kempton_result_runner(),
+                    kempton_result_runner(horse_id="hrs_2", horse="Second Best", position="2", btn="nk",
+                                          ovr_btn="nk", prize="£2,228", sp="5/1", sp_dec="6.00", bsp="",
+                                          time="2:21.50", sex="M", weight="9-0", weight_lbs="",
+                                          jockey_claim_lbs="3"),
+                    kempton_result_runner(horse_id="hrs_3", horse="Faller (FR)", position="PU", btn="",
+                                          ovr_btn="", prize="", time="", sp="Evs", sp_dec="2.00", bsp="-",
+                                          **{"or": "-"})],
+        "winning_time_detail": "2m 21.45s (slow by 1.05s)", "comments": "", "non_runners": "Absent (vet's certificate)",
+        "tote_win": "£3.25", "tote_pl": "£1.70 £1.20", "tote_ex": "£12.10", "tote_csf": "£9.87",
+        "tote_tricast": "", "tote_trifecta": "£40.10",
+    }
+    race.update(over)
+    return race
+
+
+EXPECTED_CARD_RACE = {
+    "id": "rac_11745210", "date": date(2025, 10, 7), "region": "gb", "course_id": "crs_28054",
+    "course_name": "Kempton (AW)", "off_time": time(20, 30),
+    "off_dt": datetime(2025, 10, 7, 20, 30, tzinfo=BST), "race_name": "Unibet Handicap", "type": "Flat",
+    "race_class": "Class 4", "age_band": "3yo+", "rating_band": "0-85", "distance": "1m3f",
+    "distance_round": "1m3f", "distance_f": D("11.0"), "distance_y": 2420, "distance_m": 2213,
+    "going": "Standard", "going_detailed": "Standard", "surface": "AW", "prize": D(12851),
+    "currency": "GBP", "field_size": 8, "stalls": "Inside", "weather": "Dry", "is_big_race": False,
+    "is_abandoned": False, "tip": "Dáiríre", "verdict": "Dáiríre can win.", "betting_forecast": "9/4 Dáiríre",
+    "has_racecard": True,
+}
+EXPECTED_CARD_RUNNER = {
+    "race_id": "rac_11745210", "horse_id": "hrs_30218531", "horse_name": "Dáiríre (IRE)", "number": 3,
+    "draw": 7, "age": 4, "sex": "gelding", "sex_code": "G", "colour": "b", "dob": date(2021, 3, 14),
+    "jockey_id": "jky_77", "jockey_name": "Ó Dubhghaill", "trainer_id": "trn_1234",
+    "trainer_name": "Joseph Patrick O'Brien", "trainer_location": "Owning Hill, Co Kilkenny",
+    "trainer_14_days_runs": 20, "trainer_14_days_wins": 4, "trainer_14_days_percent": D(20),
+    "owner_id": "own_9", "owner_name": "Robert'); DROP TABLE ra_runners;--", "sire_id": "sir_3722",
+    "dam_id": "dam_5321", "damsire_id": "dsi_1011", "weight_lbs": 133, "headgear": "t", "headgear_run": "1",
+    "rpr": 101, "topspeed": 88, "form": "1-2P3", "last_run": 12, "spotlight": "Has claims.",
+    "trainer_rtf": D(45), "comment": "Ran well last time", "past_results_flags": "C,D",
+    "silk_url": "https://silks.example/own_9.svg",
+}
+EXPECTED_RESULT_RACE = {
+    "id": "rac_11745210", "date": date(2025, 10, 7), "region": "gb", "course_id": "crs_28054",
+    "course_name": "Kempton (AW)", "off_time": time(20, 30), "off_dt": datetime(2025, 10, 7, 20, 30, tzinfo=BST),
+    "race_name": "Unibet Handicap", "type": "Flat", "race_class": "Class 4", "age_band": "3yo+",
+    "rating_band": "0-85", "distance": "1m3f", "distance_f": D(11), "distance_y": 2443, "distance_m": 2234,
+    "going": "Standard", "surface": "AW", "currency": "GBP", "field_size": 3, "has_result": True,
+    "winning_time_detail": "2m 21.45s (slow by 1.05s)", "non_runners": "Absent (vet's certificate)",
+    "tote_win": "£3.25", "tote_pl": "£1.70 £1.20", "tote_ex": "£12.10", "tote_csf": "£9.87",
+    "tote_trifecta": "£40.10",
+}
+EXPECTED_WINNER = {
+    "race_id": "rac_11745210", "horse_id": "hrs_30218531", "horse_name": "Dáiríre (IRE)", "number": 3, "draw": 7,
+    "age": 4, "sex_code": "G", "jockey_id": "jky_77", "jockey_name": "Ó Dubhghaill", "jockey_claim_lbs": 0,
+    "trainer_id": "trn_1234", "trainer_name": "Joseph Patrick O'Brien", "owner_id": "own_9",
+    "owner_name": "Robert'); DROP TABLE ra_runners;--", "sire_id": "sir_3722", "dam_id": "dam_5321",
+    "damsire_id": "dsi_1011", "weight_lbs": 133, "weight_st_lbs": "9-7", "headgear": "t", "official_rating": 85,
+    "rpr": 104, "topspeed": 90, "silk_url": "https://silks.example/own_9.svg", "position": 1, "position_raw": "1",
+    "btn": D(0), "ovr_btn": D(0), "sp": "9/4F", "sp_dec": D("3.25"), "bsp": D("3.61"),
+    "finishing_time": "2:21.45", "finishing_time_s": D("141.45"), "prize_won": D("7426.50"),
+    "race_comment": "Held up, led inside final furlong, ran on", "result_updated_at": FETCHED,
+}
+
+
+# --- the row contract -----------------------------------------------------------------------------
 def check_row(table: str, row: dict) -> None:
     """Keys are columns of the table (never audit columns); values are typed, never None or ""."""
     columns = TABLES[table].columns
@@ -183,7 +304,7 @@ def test_samples_carry_every_property_of_the_spec(schema, payload):
     assert set(payload) == schema_properties(schema)
 
 
-# --- racecards --------------------------------------------------------------------------------------
+# --- racecards ------------------------------------------------------------------------------------
 def test_racecard_race_row():
     race, _ = racecard_to_rows(racecard())
     check_row("ra_races", race)
@@ -262,7 +383,76 @@ def test_racecard_fallbacks():
     assert race["currency"] == "EUR"       # the symbol beats the region
 
 
-# --- results ----------------------------------------------------------------------------------------
+def test_racecard_to_rows_full_sample():
+    race, runners = racecard_to_rows(kempton_racecard())
+    assert race == EXPECTED_CARD_RACE
+    assert runners == [EXPECTED_CARD_RUNNER]
+
+
+def test_result_to_rows_full_sample():
+    race, runners = result_to_rows(kempton_result(), fetched_at=FETCHED)
+    assert race == EXPECTED_RESULT_RACE
+    assert runners[0] == EXPECTED_WINNER
+    second, faller = runners[1], runners[2]
+    assert (second["btn"], second["weight_lbs"], second["sex_code"], second["jockey_claim_lbs"]) == (
+        D("0.3"), 126, "M", 3)
+    assert "bsp" not in second and second["prize_won"] == D(2228)
+    assert faller["position_raw"] == "PU" and "position" not in faller
+    for column in ("btn", "ovr_btn", "finishing_time", "finishing_time_s", "prize_won", "official_rating", "bsp"):
+        assert column not in faller
+
+
+def test_rows_hold_only_schema_columns_and_no_audit_or_empty_values():
+    card_race, card_runners = racecard_to_rows(kempton_racecard())
+    res_race, res_runners = result_to_rows(kempton_result(), fetched_at=FETCHED)
+    for table, rows in (("ra_races", [card_race, res_race]), ("ra_runners", card_runners + res_runners)):
+        for row in rows:
+            assert set(row) <= set(TABLES[table].columns), set(row) - set(TABLES[table].columns)
+            assert all(v is not None and v != "" for v in row.values())
+
+
+def test_racecard_never_sets_result_columns_and_result_never_racecard_columns():
+    race, runners = racecard_to_rows(kempton_racecard())
+    assert "has_result" not in race and not {"position", "position_raw", "result_updated_at"} & set(runners[0])
+    race, runners = result_to_rows(kempton_result(), fetched_at=FETCHED)
+    assert "has_racecard" not in race and "comment" not in runners[0] and "race_comment" in runners[0]
+
+
+def test_empty_values_leave_keys_out():
+    blank_runner = {field: "" for field in kempton_card_runner()} | {"horse_id": "hrs_1", "trainer_14_days": {}}
+    race, runners = racecard_to_rows({field: "" for field in kempton_racecard()}
+                                     | {"race_id": "rac_1", "runners": [blank_runner]})
+    assert race == {"id": "rac_1", "has_racecard": True, "field_size": 1}
+    assert runners == [{"race_id": "rac_1", "horse_id": "hrs_1"}]
+    race, runners = result_to_rows({"race_id": "rac_2", "runners": []}, fetched_at=FETCHED)
+    assert race == {"id": "rac_2", "has_result": True}
+
+
+def test_racecard_derives_distances_from_the_distance_text_first():
+    race, _ = racecard_to_rows(kempton_racecard(distance="1m3f211y", distance_f="12.0"))
+    assert (race["distance_y"], race["distance_m"], race["distance_f"]) == (2631, 2406, D("12.0"))
+    race, _ = racecard_to_rows(kempton_racecard(distance="", distance_f="8.0"))
+    assert (race["distance_y"], race["distance_m"]) == (1760, 1609)
+
+
+def test_racecard_field_size_falls_back_to_runner_count_and_currency_to_region():
+    race, _ = racecard_to_rows(kempton_racecard(field_size="", prize="", region="IRE",
+                                                runners=[kempton_card_runner(), kempton_card_runner(horse_id="hrs_2")]))
+    assert race["field_size"] == 2 and race["currency"] == "EUR" and "prize" not in race
+
+
+def test_irish_result_currency_from_runner_prize():
+    race, runners = result_to_rows(kempton_result(region="IRE", runners=[kempton_result_runner(prize="€7,824.60")]),
+                                   fetched_at=FETCHED)
+    assert race["currency"] == "EUR" and runners[0]["prize_won"] == D("7824.60")
+
+
+def test_big_race_strings():
+    race, _ = racecard_to_rows(kempton_racecard(big_race="true", is_abandoned=True))
+    assert race["is_big_race"] is True and race["is_abandoned"] is True
+
+
+# --- results --------------------------------------------------------------------------------------
 def test_result_race_row():
     race, _ = result_to_rows(result(), fetched_at=FETCHED)
     check_row("ra_races", race)
@@ -341,6 +531,7 @@ def test_result_currency_from_prize_symbol_else_region(prize, region, currency):
     assert row["prize_won"] == (D(100) if prize == "€100" else D("3245.08"))
 
 
+# --- bad responses --------------------------------------------------------------------------------
 @pytest.mark.parametrize("build, field", [
     (lambda: racecard(race_id=""), "race_id"), (lambda: racecard(race_id=None), "race_id"),
     (lambda: racecard(race_id="-"), "race_id"),
@@ -368,7 +559,20 @@ def test_profile_without_id_is_a_bad_response():
         horse_profile_to_rows(horse_pro(id=""), fetched_at=FETCHED)
 
 
-# --- a simulator day ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("payload, message", [
+    ({"runners": []}, "race_id"), ({"race_id": "", "runners": []}, "race_id"),
+    ({"race_id": "-"}, "race_id"), ("not a dict", "object"),
+    ({"race_id": "rac_1", "runners": [{"horse": "No Id"}]}, "horse_id"),
+    ({"race_id": "rac_1", "runners": ["x"]}, "runners"), ({"race_id": "rac_1", "runners": "x"}, "runners"),
+])
+def test_missing_keys_raise_bad_response(payload, message):
+    with pytest.raises(BadResponseError, match=message):
+        racecard_to_rows(payload)
+    with pytest.raises(BadResponseError, match=message):
+        result_to_rows(payload, fetched_at=FETCHED)
+
+
+# --- a simulator day ------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def sim_day():
     from utils.simulator.server import RacingAPISimulator, SimulatorConfig
@@ -424,65 +628,7 @@ def test_simulator_day_entities_and_profiles(sim_day):
     check_unit(profile_unit)
 
 
-# --- entities ----------------------------------------------------------------------------------------
-def by_key(rows: list[dict], key: str = "id") -> dict:
-    return {row[key]: row for row in rows}
-
-
-def test_entities_from_a_racecard():
-    unit = unobserved(extract_entities([racecard()], []))
-    check_unit(unit)
-    assert unit["ra_mst_jockeys"] == [{"id": "jky_77", "name": "Ó Dubhghaill"}]
-    assert unit["ra_mst_trainers"] == [{"id": "trn_1234", "name": "Joseph Patrick O'Brien",
-                                        "location": "Owning Hill, Co Kilkenny"}]
-    assert unit["ra_mst_owners"] == [{"id": "own_998", "name": "Robert'); DROP TABLE ra_runners;--"}]
-    assert unit["ra_mst_sires"] == [{"id": "sir_3722383", "name": "Sea The Stars (IRE)", "region": "ire"}]
-    assert unit["ra_mst_dams"] == [{"id": "dam_5052413", "name": "Zoë (FR)", "region": "fr"}]
-    # damsire_region "" -> the name's suffix
-    assert unit["ra_mst_damsires"] == [{"id": "dsi_2289321", "name": "Galileo (IRE)", "region": "ire"}]
-    (horse,) = unit["ra_mst_horses"]
-    assert horse["region"] == "ire" and horse["name"] == "Create (IRE)"
-    assert horse["dob"] == date(2021, 3, 14) and horse["breeder"] == "Dáiríre Stud"
-    assert horse["sex"] == "gelding" and horse["sex_code"] == "G"
-    assert horse["colour_code"] == "B" and "colour" not in horse   # "b" is a code, not a word
-    assert (horse["sire_id"], horse["dam_id"], horse["damsire_id"]) == ("sir_3722383", "dam_5052413",
-                                                                       "dsi_2289321")
-    (pedigree,) = unit["ra_horse_pedigree"]
-    assert pedigree == {"horse_id": "hrs_30429137", "sire_id": "sir_3722383", "sire": "Sea The Stars (IRE)",
-                        "dam_id": "dam_5052413", "dam": "Zoë (FR)", "damsire_id": "dsi_2289321",
-                        "damsire": "Galileo (IRE)", "breeder": "Dáiríre Stud", "region": "ire"}
-
-
-def test_entities_from_results_alone_include_pedigree():
-    unit = extract_entities([], [result()])
-    check_unit(unit)
-    horses = by_key(unit["ra_mst_horses"])
-    assert set(horses) == {"hrs_30429137", "hrs_2", "hrs_3"}
-    assert horses["hrs_2"]["region"] == "gb" and horses["hrs_3"]["region"] == "fr"
-    assert horses["hrs_30429137"]["sex_code"] == "G" and "sex" not in horses["hrs_30429137"]
-    pedigree = by_key(unit["ra_horse_pedigree"], "horse_id")
-    assert set(pedigree) == set(horses)
-    assert pedigree["hrs_2"]["sire_id"] == "sir_3722383" and pedigree["hrs_2"]["dam"] == "Zoë (FR)"
-    assert "location" not in unit["ra_mst_trainers"][0]
-    assert len(unit["ra_mst_jockeys"]) == 1 and len(unit["ra_mst_sires"]) == 1  # deduped
-
-
-@pytest.mark.parametrize("order", ["cards_first", "results_first"])
-def test_merging_never_replaces_a_value_with_a_gap(order):
-    card = racecard()
-    bare = result(runners=[result_runner(jockey="", trainer="-", owner=None, horse="", sire="",
-                                         dam_id="")])
-    unit = unobserved(extract_entities([card], [bare]) if order == "cards_first"
-                      else extract_entities([], [bare, card]))
-    horse = by_key(unit["ra_mst_horses"])["hrs_30429137"]
-    assert horse["name"] == "Create (IRE)" and horse["dob"] == date(2021, 3, 14)
-    assert horse["breeder"] == "Dáiríre Stud" and horse["dam_id"] == "dam_5052413"
-    assert by_key(unit["ra_mst_jockeys"])["jky_77"]["name"] == "Ó Dubhghaill"
-    assert by_key(unit["ra_mst_trainers"])["trn_1234"] == {
-        "id": "trn_1234", "name": "Joseph Patrick O'Brien", "location": "Owning Hill, Co Kilkenny"}
-    assert by_key(unit["ra_horse_pedigree"], "horse_id")["hrs_30429137"]["sire"] == "Sea The Stars (IRE)"
-
-
+# --- horse profiles -------------------------------------------------------------------------------
 def test_horse_profile_rows():
     unit = horse_profile_to_rows(horse_pro(), fetched_at=FETCHED)
     check_unit(unit)
@@ -505,8 +651,37 @@ def test_sparse_horse_profile_still_stamps_enrichment():
     check_unit(unit)
 
 
-# --- fuzz: any value in any field -> rows or BadResponseError, nothing else ---------------------------
-WEIRD = st.one_of(
+def test_horse_profile_to_rows():
+    profile = {"id": "hrs_30218531", "name": "Dáiríre (IRE)", "dob": "2021-03-14", "sex": "gelding",
+               "sex_code": "G", "colour": "bay", "colour_code": "b", "breeder": "Ballylinch Stud",
+               "sire": "Sea The Stars (IRE)", "sire_id": "sir_3722", "dam": "Lady Of The Lake (GB)",
+               "dam_id": "dam_5321", "damsire": "Galileo (IRE)", "damsire_id": "dsi_1011"}
+    unit = horse_profile_to_rows(profile, fetched_at=FETCHED)
+    assert unit["ra_mst_horses"] == [{
+        "id": "hrs_30218531", "name": "Dáiríre (IRE)", "region": "ire", "dob": date(2021, 3, 14),
+        "sex": "gelding", "sex_code": "G", "colour": "bay", "colour_code": "B", "breeder": "Ballylinch Stud",
+        "sire_id": "sir_3722", "dam_id": "dam_5321", "damsire_id": "dsi_1011", "enriched_at": FETCHED,
+        "profile_status": "ok"}]
+    assert unit["ra_mst_sires"] == [{"id": "sir_3722", "name": "Sea The Stars (IRE)", "region": "ire"}]
+    assert unit["ra_mst_dams"] == [{"id": "dam_5321", "name": "Lady Of The Lake (GB)", "region": "gb"}]
+    assert unit["ra_mst_damsires"] == [{"id": "dsi_1011", "name": "Galileo (IRE)", "region": "ire"}]
+    assert unit["ra_horse_pedigree"] == [{
+        "horse_id": "hrs_30218531", "sire_id": "sir_3722", "sire": "Sea The Stars (IRE)", "dam_id": "dam_5321",
+        "dam": "Lady Of The Lake (GB)", "damsire_id": "dsi_1011", "damsire": "Galileo (IRE)",
+        "breeder": "Ballylinch Stud", "region": "ire"}]
+    for table, rows in unit.items():
+        assert set(rows[0]) <= set(TABLES[table].columns)
+
+
+def test_sparse_horse_profile():
+    unit = horse_profile_to_rows({"id": "hrs_1", "name": "", "sire": "", "sire_id": None}, fetched_at=FETCHED)
+    assert unit == {"ra_mst_horses": [{"id": "hrs_1", "enriched_at": FETCHED, "profile_status": "ok"}]}
+    with pytest.raises(BadResponseError, match="id"):
+        horse_profile_to_rows({"name": "No Id"}, fetched_at=FETCHED)
+
+
+# --- fuzz: any value in any field -> rows or BadResponseError, nothing else -----------------------
+FIELD_VALUES = st.one_of(
     st.none(), st.booleans(), st.text(max_size=40), st.integers(), st.integers(min_value=10**12, max_value=10**40),
     st.floats(), st.sampled_from(["", "-", "null", "9" * 300, "'; DROP TABLE ra_races; --", "Ó Dubhghaill",
                                   "£1.70 £1.20", "1=", "PU", "8-14", "1:75.00", "nk", "\x00", "\ud800",
@@ -516,10 +691,11 @@ WEIRD = st.one_of(
 
 
 def _fuzzed(draw, payload: dict) -> dict:
+    """The payload with a random subset of its fields (not "runners") set to random values."""
     out = copy.deepcopy(payload)
     for key in draw(st.lists(st.sampled_from(sorted(payload)), max_size=len(payload), unique=True)):
         if key != "runners":
-            out[key] = draw(WEIRD)
+            out[key] = draw(FIELD_VALUES)
     return out
 
 
@@ -553,7 +729,7 @@ def test_random_payloads_give_rows_or_bad_response(card, res):
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.fixed_dictionaries({}, optional={k: WEIRD for k in horse_pro()}))
+@given(st.fixed_dictionaries({}, optional={k: FIELD_VALUES for k in horse_pro()}))
 def test_random_profiles_give_rows_or_bad_response(profile):
     try:
         unit = horse_profile_to_rows(profile, fetched_at=FETCHED)
@@ -561,3 +737,32 @@ def test_random_profiles_give_rows_or_bad_response(profile):
         return
     check_unit(unit)
     assert unit["ra_mst_horses"][0]["profile_status"] == "ok"
+
+
+def _fuzzed_in_order(base: dict, values: list) -> dict:
+    """The payload with every field but "runners" replaced, in sorted field order, by ``values``."""
+    fuzzed = copy.deepcopy(base)
+    for field, value in zip(sorted(k for k in base if k not in ("runners",)), values):
+        fuzzed[field] = value
+    return fuzzed
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(race_values=st.lists(WEIRD, min_size=40, max_size=40), runner_values=st.lists(WEIRD, min_size=60, max_size=60))
+def test_transforms_never_raise_except_bad_response(race_values, runner_values):
+    cases = [
+        (racecard_to_rows, kempton_racecard, kempton_card_runner, {}),
+        (result_to_rows, kempton_result, kempton_result_runner, {"fetched_at": FETCHED}),
+    ]
+    for transform, race_of, runner_of, kwargs in cases:
+        payload = _fuzzed_in_order(race_of(runners=[]), race_values)
+        payload["runners"] = [_fuzzed_in_order(runner_of(), runner_values)]
+        try:
+            race, runners = transform(payload, **kwargs)
+        except BadResponseError:
+            assert text(payload.get("race_id")) is None or text(payload["runners"][0].get("horse_id")) is None
+            continue
+        for table, rows in (("ra_races", [race]), ("ra_runners", runners)):
+            for row in rows:
+                assert set(row) <= set(TABLES[table].columns)
+                assert all(v is not None and v != "" for v in row.values())
