@@ -160,8 +160,8 @@ def _money(amount: float, symbol: str = "£") -> str:
     return f"{symbol}{amount:,.2f}"
 
 
-def _lengths(x: float) -> str:
-    """Beaten distances as the API writes them: "0", ".5", "1.25", "12"."""
+def _margin_text(x: float) -> str:
+    """A beaten distance in lengths as the API writes it: "0", ".5", "1.25", "12"."""
     text = f"{x:.2f}".rstrip("0").rstrip(".")
     return text[1:] if text.startswith("0.") else text
 
@@ -532,7 +532,7 @@ def _margin(rng: random.Random, jumps: bool) -> tuple[str, float]:
         return "dist", 35.0
     steps = (0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.25, 2.5, 2.75, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9, 11, 13)
     x = min(rng.choice(steps), rng.choice(steps))      # small margins are the common ones
-    return _lengths(x), float(x)
+    return _margin_text(x), float(x)
 
 
 def _positions(rng: random.Random, core: RaceCore, order: list[Entry]) -> list[dict]:
@@ -551,7 +551,7 @@ def _positions(rng: random.Random, core: RaceCore, order: list[Entry]) -> list[d
             btn, dist = _margin(rng, jumps)
         total += dist
         pos = pos if (dead_heat and i == 1) else i + 1
-        ovr = btn if i == 1 and btn in WORD_MARGINS else _lengths(total)
+        ovr = btn if i == 1 and btn in WORD_MARGINS else _margin_text(total)
         rows.append({"entry": entry, "position": str(pos), "btn": btn, "ovr_btn": ovr, "lengths": total})
     if rng.random() < 0.003 and len(rows) > 3:
         rows[-1]["position"] = "DSQ"
@@ -715,7 +715,9 @@ def _racecard(rng: random.Random, core: RaceCore, entries: list[Entry]) -> dict:
 
 # --- the dataset ------------------------------------------------------------------------------------
 @dataclass
-class DayData:
+class GeneratedDay:
+    """One day as ``build_day`` generates it: its racecards and results as API payload dicts, in
+    off-time order (``EncodedDay`` is the same day serialised for serving)."""
     racecards: list[dict]
     results: list[dict]
 
@@ -724,7 +726,7 @@ def _sort_key(race: dict) -> tuple:
     return datetime.fromisoformat(race["off_dt"]), race["race_id"]
 
 
-def build_day(seed: int, day: date) -> DayData:
+def build_day(seed: int, day: date) -> GeneratedDay:
     """Generate one day from (seed, day) only."""
     rng = _rng(seed, "day", day.toordinal())
     cards, results, serial = [], [], 0
@@ -741,7 +743,7 @@ def build_day(seed: int, day: date) -> DayData:
             if not core.abandoned:
                 results.append(_result(race_rng, core, entries))
             off += timedelta(minutes=rng.choice((20, 25, 30, 30)))
-    return DayData(sorted(cards, key=_sort_key), sorted(results, key=_sort_key))
+    return GeneratedDay(sorted(cards, key=_sort_key), sorted(results, key=_sort_key))
 
 
 @dataclass(frozen=True)
