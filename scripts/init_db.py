@@ -10,55 +10,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from utils.commands.cli import build_parser, run_main, setup_logging  # noqa: E402
 
 
-def check_rendered(log) -> int:
-    """Compare each committed migration that the schema modules render with its rendering."""
-    from utils.errors import ExitCode
-    from utils.stores.migrations import MIGRATIONS_DIR, rendered_migrations
-
-    differ = []
-    for name, rendering in rendered_migrations().items():
-        committed = (MIGRATIONS_DIR / f"{name}.sql").read_text(encoding="utf-8")
-        same = committed == rendering
-        log.info("migration %s %s its rendering", name, "matches" if same else "DIFFERS FROM")
-        differ += [] if same else [name]
-    return ExitCode.PARTIAL if differ else ExitCode.OK
-
-
-def migrate(database_url, log) -> int:
-    """Open the configured store, apply what is pending, list every migration's state."""
-    import os
-
-    from utils.commands.cli import load_environment, register_secret
-    from utils.stores.target import check_sqlite_location, resolve_database
-    from utils.errors import ExitCode
-    from utils.stores.migrations import migration_names
-    from utils.stores import open_store
-
-    load_environment()
-    target = resolve_database(database_url, os.environ)
-    register_secret(target.key)
-    log.info(target.banner())
-    check_sqlite_location(target, must_exist=False)
-    with open_store(target) as store:
-        applied = store.apply_migrations()   # the REST store explains how to apply them instead
-    for name in migration_names():
-        log.info("  %s %s", "applied now " if name in applied else "already done", name)
-    log.info("Schema up to date (%d migrations, %d applied now)", len(migration_names()), len(applied))
-    return ExitCode.OK
-
-
 def main(argv=None) -> int:
-    parser = build_parser("init_db.py", __doc__.splitlines()[0], ("database_url",))
+    from utils.commands.context import open_context
+    from utils.commands.init_db import INIT_OPTIONS, check_rendered, report_migrations
+    from utils.commands.requests import InitOptions
+
+    parser = build_parser("init_db.py", __doc__.splitlines()[0], INIT_OPTIONS)
     parser.add_argument("--check-rendered", action="store_true",
                         help="check that the committed rendered migrations equal their rendering from utils/")
     args = parser.parse_args(argv)
     setup_logging("init_db", log_dir=None)
-    import logging
-
-    log = logging.getLogger("darkhorses")
-    if args.check_rendered:
-        return check_rendered(log)
-    return migrate(args.database_url, log)
+    options = InitOptions.from_args(args)
+    if options.check_rendered:
+        return check_rendered()
+    with open_context(options.target, need_api=False, apply_migrations=True) as ctx:
+        return report_migrations(ctx)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
--- Rendered from utils/schema.py, utils/merge.py and utils/reads.py by utils/pg_functions.py;
+-- Rendered from utils/schema.py, utils/merge.py and utils/stores/reads.py by utils/stores/pg_functions.py;
 -- do not edit by hand. The database does the merge: one call per day (ra_apply_day), and
 -- every read of the commands as a function, so the REST API needs no SQL.
 

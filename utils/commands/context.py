@@ -30,7 +30,7 @@ from utils.pipeline.stop import StopFlag
 from utils.planning import uk_today
 from utils.stores import open_store
 from utils.stores.base import Store
-from utils.stores.migrations import apply_migrations, check_schema
+from utils.stores.migrations import check_schema
 from utils.stores.target import DatabaseTarget, check_sqlite_location, resolve_database
 
 log = logging.getLogger("darkhorses")
@@ -48,6 +48,7 @@ class RunContext:
     today: date = field(default_factory=uk_today)
     stop: StopFlag = field(default_factory=StopFlag)
     handle_signals: bool = True
+    applied_migrations: list[str] = field(default_factory=list)   # by this open (init_db, demo)
 
     def __enter__(self) -> "RunContext":
         return self
@@ -85,10 +86,12 @@ class RunContext:
                 signal.signal(sig, old)
 
 
-def open_store_for(target_options: Target, *, read_only: bool = False) -> tuple[DatabaseTarget, Store]:
-    """Resolve, announce and open the database; check (or, for a demo run that writes to SQLite,
-    apply) the schema. ``read_only``: the command writes nothing, so a SQLite file must already
-    exist (nothing is created); otherwise a new SQLite file needs an existing directory."""
+def _open_store(target_options: Target, *, read_only: bool = False,
+                   apply: bool = False) -> tuple[DatabaseTarget, Store, list[str]]:
+    """Resolve, announce and open the database; apply the pending migrations (``apply``: init_db,
+    and a demo run that writes to SQLite), then check the schema. Returns the target, the store
+    and the migrations applied. ``read_only``: the command writes nothing, so a SQLite file must
+    already exist (nothing is created); otherwise a new SQLite file needs an existing directory."""
     load_environment()
     demo = target_options.demo
     database_url = target_options.database_url or (DEMO_DATABASE_URL if demo else None)
@@ -97,22 +100,24 @@ def open_store_for(target_options: Target, *, read_only: bool = False) -> tuple[
     log.info(target.banner())
     check_sqlite_location(target, must_exist=read_only)
     store = open_store(target)
+    applied: list[str] = []
     try:
-        if demo and target.kind == "sqlite" and not read_only:
-            applied = apply_migrations(store)
-            if applied:
+        if apply or (demo and target.kind == "sqlite" and not read_only):
+            applied = store.apply_migrations()      # the REST store explains how to apply them instead
+            if applied and not apply:
                 log.info("Applied migrations: %s", ", ".join(applied))
         check_schema(store)
     except BaseException:
         store.close()
         raise
-    return target, store
+    return target, store, applied
 
 
-def open_context(target_options: Target, *, need_api: bool = True, read_only: bool = False) -> RunContext:
-    """Store (see ``open_store_for``), and the API client unless ``need_api`` is false."""
-    target, store = open_store_for(target_options, read_only=read_only)
-    ctx = RunContext(target=target, store=store)
+def open_context(target_options: Target, *, need_api: bool = True, read_only: bool = False,
+                 apply_migrations: bool = False) -> RunContext:
+    """Store (see ``_open_store``), and the API client unless ``need_api`` is false."""
+    target, store, applied = _open_store(target_options, read_only=read_only, apply=apply_migrations)
+    ctx = RunContext(target=target, store=store, applied_migrations=applied)
     if not need_api:
         return ctx
     try:

@@ -171,3 +171,15 @@ class ReportOptions(RangeOptions):
     out: Path = REPO_ROOT / "reports"
     format: str = "text"
     error_log: Path | None = None
+
+
+@dataclass(frozen=True)
+class InitOptions:
+    """``init_db``: the database to migrate, or only check the committed renderings."""
+
+    target: Target = field(default_factory=Target)
+    check_rendered: bool = False
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "InitOptions":
+        return declared_options(cls, args, target=Target.from_args(args))
