@@ -1,6 +1,7 @@
 # DarkHorses: two commands set everything up on a fresh machine.
 #   make demo  - backfill two recent months from the bundled Racing API simulator into SQLite
-#   make test  - the full test suite (installs the pinned Supabase CLI into .tools/ first, if npm is there)
+#   make test  - the full test suite (installs the pinned Supabase CLI into .tools/ first, if npm is there),
+#                after `make lint`: the import contracts (.importlinter) and ruff (ruff.toml)
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -10,7 +11,7 @@ SUPABASE_CLI := .tools/supabase-cli/node_modules/.bin/supabase
 DEMO_END   := $(shell date -d 'yesterday' +%F 2>/dev/null)
 DEMO_START := $(shell date -d "61 days ago" +%F 2>/dev/null)
 
-.PHONY: venv supabase-cli demo test reliability bench clean-demo
+.PHONY: venv supabase-cli lint demo test reliability bench clean-demo
 
 venv: $(STAMP)
 
@@ -33,7 +34,12 @@ supabase-cli:
 	  echo "Supabase CLI $(SUPABASE_CLI_VERSION) installed in .tools/supabase-cli"; \
 	else echo "WARNING: could not install the Supabase CLI $(SUPABASE_CLI_VERSION) with npm; tests/test_migrations_supabase_cli.py will skip (fail on CI)"; fi
 
-test: venv supabase-cli
+# The import contracts between the sub-packages of utils/ (.importlinter), then ruff (ruff.toml).
+lint: venv
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check .
+
+test: venv supabase-cli lint
 	$(PY) -m pytest -q
 
 reliability: venv
