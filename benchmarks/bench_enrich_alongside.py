@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, datetime, time as clock_time, timedelta, timezone
+from datetime import UTC, date, datetime, time as clock_time, timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -42,7 +42,7 @@ def measure(start: date, days: int, scale: float) -> dict:
             db = f"sqlite:///{tmp}/along.db"
             env = {**os.environ, "RACING_API_BASE_URL": sim.base_url, "RACING_API_USERNAME": "bench",
                    "RACING_API_PASSWORD": "bench-pw", "RACING_API_RATE_SCALE": str(scale),
-                   "DARKHORSES_NOW": datetime.combine(TODAY, clock_time(12), tzinfo=timezone.utc).isoformat()}
+                   "DARKHORSES_NOW": datetime.combine(TODAY, clock_time(12), tzinfo=UTC).isoformat()}
             for var in ("DATABASE_URL", "SUPABASE_DB_URL", "SUPABASE_URL", "SUPABASE_SERVICE_KEY"):
                 env.pop(var, None)
             subprocess.run([sys.executable, str(REPO / "scripts" / "init_db.py"), "--database-url", db],

@@ -23,7 +23,7 @@ import secrets
 import sys
 import tempfile
 import time
-from datetime import date, datetime, time as dtime, timedelta, timezone
+from datetime import UTC, date, datetime, time as dtime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -79,7 +79,7 @@ def _race(rnd: random.Random, race_id: str, day: date, size: int) -> dict:
     off = dtime(rnd.randint(12, 20), rnd.choice((0, 15, 30, 45)))
     return {"id": race_id, "date": day, "region": "gb", "course_id": f"crs_{rnd.randint(1, 60)}",
             "course_name": "Cheltenham", "off_time": off,
-            "off_dt": datetime.combine(day, off, tzinfo=timezone.utc), "race_name": "Novices' Hurdle",
+            "off_dt": datetime.combine(day, off, tzinfo=UTC), "race_name": "Novices' Hurdle",
             "type": "Hurdle", "race_class": "Class 4", "distance": "2m4f", "distance_f": Decimal("20.0"),
             "distance_m": 4023, "going": "Good to Soft", "surface": "Turf",
             "prize": Decimal(rnd.randint(3000, 90000)), "currency": "GBP", "field_size": size,
@@ -100,7 +100,7 @@ def _runner(rnd: random.Random, race_id: str, horse: str, jky: str, trn: str, ow
             "sp": "11/2", "sp_dec": Decimal("6.50"), "finishing_time": "4:58.20",
             "finishing_time_s": Decimal("298.20"), "prize_won": Decimal(rnd.randint(0, 9000)),
             "race_comment": "Held up in rear, headway 3 out, kept on one pace",
-            "result_updated_at": datetime(2024, 1, 1, 18, 0, tzinfo=timezone.utc)}
+            "result_updated_at": datetime(2024, 1, 1, 18, 0, tzinfo=UTC)}
 
 
 # --- measurements ---------------------------------------------------------------------------------

@@ -134,7 +134,7 @@ class DelayProxy:
         return 2 * self.delay_ms
 
     # --- control (any thread) --------------------------------------------------------------------
-    def start(self) -> "DelayProxy":
+    def start(self) -> DelayProxy:
         if self._thread:
             raise RuntimeError("proxy already started")
         ready = threading.Event()
@@ -178,7 +178,7 @@ class DelayProxy:
         self._thread.join(10)
         self._thread = None
 
-    def __enter__(self) -> "DelayProxy":
+    def __enter__(self) -> DelayProxy:
         return self.start() if not self._thread else self
 
     def __exit__(self, *exc: object) -> None:
@@ -234,7 +234,7 @@ class DelayProxy:
         if self._server:
             try:
                 await asyncio.wait_for(self._server.wait_closed(), 2)
-            except (asyncio.TimeoutError, Exception):   # noqa: BLE001 - shutting down anyway
+            except (TimeoutError, Exception):   # noqa: BLE001 - shutting down anyway
                 pass
 
     async def _handle(self, c_reader: asyncio.StreamReader, c_writer: asyncio.StreamWriter) -> None:
@@ -394,7 +394,7 @@ class ProxyProcess:
     def rtt_ms(self) -> float:
         return 2 * self.delay_ms
 
-    def start(self) -> "ProxyProcess":
+    def start(self) -> ProxyProcess:
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(target=_proxy_child, args=(child, self._args, self._kwargs),
@@ -436,7 +436,7 @@ class ProxyProcess:
         self._conn.close()
         self._proc = None
 
-    def __enter__(self) -> "ProxyProcess":
+    def __enter__(self) -> ProxyProcess:
         return self.start() if not self._proc else self
 
     def __exit__(self, *exc: object) -> None:

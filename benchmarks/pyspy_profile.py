@@ -2,8 +2,8 @@
 
 Why py-spy and not cProfile: cProfile doubles the run time of this call-heavy code and inflates
 small functions; py-spy samples the unmodified process and its writer process from outside (``--nonblocking``,
-``--subprocesses``), every thread, native waits included, so the shares are those of the real run. Only samples of active
-threads count (py-spy leaves idle threads out), so a share is "of the CPU-busy time".
+``--subprocesses``), every thread, native waits included, so the shares are those of the real run. Only samples of
+active threads count (py-spy leaves idle threads out), so a share is "of the CPU-busy time".
 """
 from __future__ import annotations
 

@@ -73,7 +73,7 @@ class PostgrestFake:
         self.max_body: int | None = None
 
     # --- control ---------------------------------------------------------------------------------
-    def start(self) -> "PostgrestFake":
+    def start(self) -> PostgrestFake:
         fake = self
 
         class Handler(_Handler):
@@ -93,7 +93,7 @@ class PostgrestFake:
                 conn.close()
             self._connections.clear()
 
-    def __enter__(self) -> "PostgrestFake":
+    def __enter__(self) -> PostgrestFake:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

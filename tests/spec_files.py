@@ -8,8 +8,8 @@ shared tree exists without the spec: ``vendored_spec_verdict``).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 REPO = Path(__file__).resolve().parents[1]
 OPENAPI = REPO / "docs" / "api" / "openapi.yml"

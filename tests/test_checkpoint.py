@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from utils.pipeline.checkpoint import Checkpoint, ErrorLog, RunLock, atomic_write_json
 from utils.errors import CheckpointError, LockHeldError
+from utils.pipeline.checkpoint import Checkpoint, ErrorLog, RunLock, atomic_write_json
 
 PARAMS = {"start_date": "2024-01-01", "end_date": "2024-01-31", "region_codes": ["gb", "ire"],
           "racecards": True, "results": True}

@@ -13,18 +13,23 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from postgrest_fake import PostgrestFake
 from pg_databases import fresh_postgres_db  # noqa: F401  (fixture)
+from postgrest_fake import PostgrestFake
+from utils.errors import ConfigError, SchemaOutOfDateError
+from utils.schema import AUDIT_COLUMNS, BACKFILL_DAYS, MIGRATIONS_TABLE, TABLES
+from utils.stores.migrations import (
+    INITIAL_MIGRATION,
+    MIGRATIONS,
+    MIGRATIONS_DIR,
+    check_schema,
+    migration_names,
+    rendered_migrations,
+)
+from utils.stores.postgres import PostgresStore
+from utils.stores.rest import SupabaseReferenceClient
+from utils.stores.sqlite import SqliteStore
 
 REST_KEY = "sb_secret_test_key_0123456789"
-from utils.errors import ConfigError, SchemaOutOfDateError
-from utils.stores.migrations import (INITIAL_MIGRATION, MIGRATIONS, MIGRATIONS_DIR, check_schema,
-                              migration_names, rendered_migrations)
-from utils.schema import AUDIT_COLUMNS, BACKFILL_DAYS, MIGRATIONS_TABLE, TABLES
-from utils.stores.postgres import PostgresStore
-from utils.stores.sqlite import SqliteStore
-from utils.stores.rest import SupabaseReferenceClient
-
 REPO = Path(__file__).resolve().parents[1]
 EXPECTED = {name: set(t.columns) | set(AUDIT_COLUMNS) for name, t in TABLES.items()}
 EXPECTED[BACKFILL_DAYS.name] = set(BACKFILL_DAYS.columns)

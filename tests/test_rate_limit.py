@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from utils.planning import SPEC_RATE_LIMITS
 from utils.api.rate_limit import EndpointLimits, RateLimiter
 from utils.api.shared_budget import STATE_DIR_ENV, SharedBudget, account_key, state_dir
+from utils.planning import SPEC_RATE_LIMITS
 
 EPS = 1e-9
 

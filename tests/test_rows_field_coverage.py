@@ -18,6 +18,7 @@ from utils.schema import AUDIT_COLUMNS, TABLES
 
 REPO = Path(__file__).resolve().parents[1]
 from spec_files import OPENAPI  # noqa: E402  (docs/api/openapi.yml)
+
 SCHEMA_DOC = REPO / "docs/database/SCHEMA.md"
 
 CONSUMED = {
@@ -48,7 +49,8 @@ def test_every_api_field_is_consumed_or_dropped(schemas, schema):
     consumed = set(getattr(transform, CONSUMED[schema]))
     dropped = {key.split(".", 1)[1] for key in transform.DROPPED_FIELDS if key.startswith(f"{schema}.")}
     unhandled = properties - consumed - dropped
-    assert not unhandled, f"{schema}: map these in utils/ingest/rows.py or add them to DROPPED_FIELDS: {sorted(unhandled)}"
+    assert not unhandled, (
+        f"{schema}: map these in utils/ingest/rows.py or add them to DROPPED_FIELDS: {sorted(unhandled)}")
 
 
 @pytest.mark.parametrize("schema", sorted(CONSUMED))
@@ -57,7 +59,8 @@ def test_no_field_is_both_consumed_and_dropped_or_invented(schemas, schema):
     consumed = set(getattr(transform, CONSUMED[schema]))
     dropped = {key.split(".", 1)[1] for key in transform.DROPPED_FIELDS if key.startswith(f"{schema}.")}
     assert not consumed & dropped, f"{schema}: both read and dropped: {sorted(consumed & dropped)}"
-    assert not dropped - properties, f"{schema}: DROPPED_FIELDS names fields the spec lacks: {sorted(dropped - properties)}"
+    assert not dropped - properties, (
+        f"{schema}: DROPPED_FIELDS names fields the spec lacks: {sorted(dropped - properties)}")
     assert not consumed - properties, f"{schema}: reads fields the spec lacks: {sorted(consumed - properties)}"
 
 

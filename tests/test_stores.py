@@ -12,22 +12,19 @@ import hashlib
 import itertools
 import json
 import threading
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 
-from pg_databases import (create_database, drop_database, postgres_session_db,  # noqa: F401 (fixture)
-                          server_url, terminate_backend)
+from pg_databases import create_database, drop_database, postgres_session_db, server_url, terminate_backend  # noqa: F401 (fixture)
 from postgrest_fake import DEFAULT_KEY, PostgrestFake
-from utils.errors import (ConfigError, SchemaOutOfDateError, StoreAuthError, StoreConnectionError,
-                          StoreError)
+from utils.errors import ConfigError, SchemaOutOfDateError, StoreAuthError, StoreConnectionError, StoreError
 from utils.schema import BACKFILL_DAYS, OBSERVED, TABLES, WRITE_ORDER
 from utils.stores.base import DayMark
 
 SQL_KINDS = ["sqlite", "postgres"]
 ALL_KINDS = ["sqlite", "postgres", "rest"]
-UTC = timezone.utc
 ALL_TABLES = (*WRITE_ORDER, BACKFILL_DAYS.name)
 
 

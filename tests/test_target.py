@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from utils.stores.target import REPO_ROOT, mask_url, resolve_database
 from utils.errors import ConfigError
+from utils.stores.target import REPO_ROOT, mask_url, resolve_database
 
 PG_CLI = "postgresql://cli:cli-secret@db.example:5432/cli"
 PG_ENV = "postgresql://env:env-secret@db.example:5432/env"
