@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from utils.planning import days_between
+from utils.stores.base import Store
 from utils.stores.reads import RUNNER_REFERENCES, SUMMARY_TABLES
 
 NO_RACING_DAYS = ((12, 24), (12, 25))   # no GB/IRE racing on Christmas Eve and Christmas Day
@@ -24,16 +25,16 @@ class Check:
     items: list[str] = field(default_factory=list)
 
 
-def _scalar(store: Any, name: str, **params: Any) -> int:
+def _scalar(store: Store, name: str, **params: Any) -> int:
     return int(store.read(name, **params)[0]["n"] or 0)
 
 
-def record_counts(store: Any) -> dict[str, int]:
+def record_counts(store: Store) -> dict[str, int]:
     counts = {r["tbl"]: int(r["n"]) for r in store.read("table_counts")}
     return {label: counts[table] for label, table in SUMMARY_TABLES}
 
 
-def races_per_year(store: Any, start: date, end: date) -> dict[str, int]:
+def races_per_year(store: Store, start: date, end: date) -> dict[str, int]:
     return {str(r["year"]): int(r["races"]) for r in store.read("races_per_year", start=start, end=end)}
 
 
@@ -55,7 +56,7 @@ def _label(run: list[date]) -> str:
     return str(run[0]) if len(run) == 1 else f"{run[0]} to {run[-1]}"
 
 
-def run_checks(store: Any, start: date, end: date, *, today: date) -> list[Check]:
+def run_checks(store: Store, start: date, end: date, *, today: date) -> list[Check]:
     checks = [_races_without_runners(store, start, end)]
     checks += _dangling_runners(store, start, end)
     checks.append(_horses_without_pedigree(store))
@@ -64,24 +65,24 @@ def run_checks(store: Any, start: date, end: date, *, today: date) -> list[Check
     return checks
 
 
-def _races_without_runners(store: Any, start: date, end: date) -> Check:
+def _races_without_runners(store: Store, start: date, end: date) -> Check:
     n = _scalar(store, "races_without_runners", start=start, end=end)
     return Check("races without runners", "FAIL" if n else "PASS", f"{n} races")
 
 
-def _dangling_runners(store: Any, start: date, end: date) -> list[Check]:
+def _dangling_runners(store: Store, start: date, end: date) -> list[Check]:
     counts = store.read("dangling_runners", start=start, end=end)[0]
     return [Check(f"runners whose {col.removesuffix('_id')} is missing",
                   "FAIL" if counts[col] else "PASS", f"{int(counts[col] or 0)} runners")
             for col, _table, _key in RUNNER_REFERENCES]
 
 
-def _horses_without_pedigree(store: Any) -> Check:
+def _horses_without_pedigree(store: Store) -> Check:
     n = _scalar(store, "horses_without_pedigree")
     return Check("horses without pedigree", "WARN" if n else "PASS", f"{n} horses")
 
 
-def _days_without_races(store: Any, start: date, end: date) -> Check:
+def _days_without_races(store: Store, start: date, end: date) -> Check:
     have = {str(r["day"])[:10] for r in store.read("race_days", start=start, end=end)}
     missing = [d for d in days_between(start, end)
                if d.isoformat() not in have and (d.month, d.day) not in NO_RACING_DAYS]
@@ -89,7 +90,7 @@ def _days_without_races(store: Any, start: date, end: date) -> Check:
                  f"{len(missing)} days", ranges(missing))
 
 
-def _racecard_only_days(store: Any, start: date, end: date) -> Check:
+def _racecard_only_days(store: Store, start: date, end: date) -> Check:
     rows = store.read("racecard_only_days", start=start, end=end)
     items = [f"{str(r['day'])[:10]}: {r['races']} races" for r in rows]
     return Check("results-era days with racecard-only races", "FAIL" if items else "PASS",
@@ -111,7 +112,7 @@ def format_checks(checks: list[Check], *, max_items: int = 15) -> list[str]:
     return lines
 
 
-def verify(store: Any, start: date, end: date, *, today: date, log) -> bool:
+def verify(store: Store, start: date, end: date, *, today: date, log) -> bool:
     """Log counts, races per year and every check; True when no check failed."""
     log.info("Record counts:")
     for line in format_counts(record_counts(store)):

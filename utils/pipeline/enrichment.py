@@ -12,12 +12,16 @@ import logging
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from utils.ingest.entities import merge_units
 from utils.errors import DarkHorsesError, NotFoundError
 from utils.planning import SPEC_RATE_LIMITS, format_duration
 from utils.ingest.rows import horse_profile_to_rows
+from utils.stores.base import Store
+
+if TYPE_CHECKING:
+    from utils.api.client import RacingAPIClient
 
 log = logging.getLogger("darkhorses.enrich")
 
@@ -32,7 +36,7 @@ class EnrichmentResult:
     calls: int = 0
 
 
-def pending_horses(store: Any, *, since: date | None = None, refresh: bool = False,
+def pending_horses(store: Store, *, since: date | None = None, refresh: bool = False,
                    limit: int | None = None) -> list[str]:
     """Horses that still need a profile call (one definition: ``utils.stores.reads``)."""
     rows = store.read("pending_horses", since=since, refresh=refresh,
@@ -40,14 +44,14 @@ def pending_horses(store: Any, *, since: date | None = None, refresh: bool = Fal
     return [str(r["id"]) for r in rows]
 
 
-def pending_counts(store: Any, *, since: date | None = None) -> tuple[int, int]:
+def pending_counts(store: Store, *, since: date | None = None) -> tuple[int, int]:
     """(horses without a profile, those of them that need a call): the rest already carry their
     details from racecards and are fetched only with ``refresh``."""
     row = store.read("pending_horse_counts", since=since)[0]
     return int(row["without_profile"] or 0), int(row["need_call"] or 0)
 
 
-def count_pending(store: Any, *, since: date | None = None, refresh: bool = False) -> int:
+def count_pending(store: Store, *, since: date | None = None, refresh: bool = False) -> int:
     without_profile, need_call = pending_counts(store, since=since)
     return without_profile if refresh else need_call
 
@@ -66,7 +70,7 @@ def _not_found_row(horse_id: str, fetched_at: datetime) -> dict[str, list[dict]]
 class HorseEnricher:
     """Fetches profiles for pending horses in batches, committing each batch."""
 
-    def __init__(self, client: Any, store: Any, *, workers: int = 4,
+    def __init__(self, client: RacingAPIClient, store: Store, *, workers: int = 4,
                  clock: Callable[[], datetime] | None = None,
                  should_stop: Callable[[], bool] = lambda: False,
                  on_batch: Callable[[EnrichmentResult], None] | None = None,

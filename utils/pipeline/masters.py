@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
+
+from utils.stores.base import Store
+
+if TYPE_CHECKING:
+    from utils.api.client import RacingAPIClient
 
 log = logging.getLogger("darkhorses.masters")
 
@@ -64,7 +69,7 @@ def course_rows(courses: Iterable[dict]) -> list[dict]:
     return rows
 
 
-def masters_unit(client: Any, region_codes: Iterable[str]) -> dict[str, list[dict]]:
+def masters_unit(client: RacingAPIClient, region_codes: Iterable[str]) -> dict[str, list[dict]]:
     """Fetch regions (all) and courses (requested regions) and add the static bookmakers."""
     regions = client.regions()
     courses = client.courses(list(region_codes))
@@ -72,7 +77,7 @@ def masters_unit(client: Any, region_codes: Iterable[str]) -> dict[str, list[dic
             "ra_mst_bookmakers": bookmaker_rows()}
 
 
-def run_masters(client: Any, store: Any, region_codes: Iterable[str]) -> dict[str, Any]:
+def run_masters(client: RacingAPIClient, store: Store, region_codes: Iterable[str]) -> dict[str, Any]:
     """Upsert the masters in one write unit; logs inserted/updated per table and the seconds taken."""
     started = time.monotonic()
     counts = store.write_unit(masters_unit(client, region_codes))

@@ -4,12 +4,17 @@
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from utils.stores.base import Store, WriteCounts
+
+if TYPE_CHECKING:
+    from utils.stores.target import DatabaseTarget
 
 __all__ = ["Store", "WriteCounts", "open_store"]
 
 
-def open_store(target) -> Store:
+def open_store(target: DatabaseTarget) -> Store:
     if target.kind == "sqlite":
         from utils.stores.sqlite import SqliteStore
 

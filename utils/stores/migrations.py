@@ -16,11 +16,15 @@ database, and every migration is idempotent for that reason.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from utils.errors import SchemaOutOfDateError, StoreAuthError, StoreConnectionError, StoreError
 from utils import REPO_ROOT
 from utils.schema import (INITIAL_MIGRATION, MERGE_MIGRATION, TABLES, WRITE_ORDER,
                           render_sqlite_ddl, render_sqlite_merge_migration)
+
+if TYPE_CHECKING:     # base.py calls into this module (Store.apply_migrations): no import back
+    from utils.stores.base import Store
 
 MIGRATIONS_DIR = REPO_ROOT / "supabase" / "migrations"
 INIT_COMMAND = "python3 scripts/init_db.py [--database-url URL]"
@@ -73,12 +77,12 @@ def sqlite_sql(name: str) -> str:
         raise StoreError(f"migration {name} has no SQLite version in utils/migrations.SQLITE_SQL") from None
 
 
-def pending_migrations(store) -> list[str]:
+def pending_migrations(store: Store) -> list[str]:
     applied = store.applied_migrations()
     return [name for name in migration_names() if name not in applied]
 
 
-def apply_migrations(store) -> list[str]:
+def apply_migrations(store: Store) -> list[str]:
     """Apply every pending migration in order, each in its own transaction; returns their names."""
     applied = []
     done = store.applied_migrations()
@@ -90,7 +94,7 @@ def apply_migrations(store) -> list[str]:
     return applied
 
 
-def _hint(store) -> str:
+def _hint(store: Store) -> str:
     """What to run: REST cannot migrate; PostgreSQL takes init_db.py or the Supabase CLI."""
     kind = getattr(store, "kind", "")
     if kind == "supabase_rest":
@@ -107,7 +111,7 @@ def behind_message(missing: list[str], *, hint: str) -> str:
     return f"Database schema is behind (missing: {', '.join(missing)}). {hint}"
 
 
-def check_schema(store) -> None:
+def check_schema(store: Store) -> None:
     """Raise with the exact command to run when the database lacks migrations (or tables) this
     code needs."""
     hint = _hint(store)
