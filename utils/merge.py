@@ -16,7 +16,8 @@ identical tables. The rules, per column of a stored row ``t`` and a new row ``n`
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from utils.schema import OBSERVED, Table
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from typing import Iterable, Iterator
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from utils.errors import ConfigError
 
@@ -36,7 +36,7 @@ def now_utc() -> datetime:
     """The current instant (tz-aware, UTC), or the one ``DARKHORSES_NOW`` pins."""
     pinned = os.environ.get(CLOCK_ENV, "").strip()
     if not pinned:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     try:
         value = datetime.fromisoformat(pinned)
     except ValueError:
@@ -44,13 +44,13 @@ def now_utc() -> datetime:
     if value is None or value.tzinfo is None:
         raise ConfigError(f"{CLOCK_ENV}={pinned!r} is not an instant with a time zone offset, "
                           f"e.g. 2026-03-10T12:30:00+00:00 (unset it to use the real clock)")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def _last_sunday_1am_utc(year: int, month: int) -> datetime:
     last = date(year, month + 1, 1) - timedelta(days=1)
     last -= timedelta(days=(last.weekday() + 1) % 7)
-    return datetime(last.year, last.month, last.day, 1, tzinfo=timezone.utc)
+    return datetime(last.year, last.month, last.day, 1, tzinfo=UTC)
 
 
 def _uk_offset_by_rule(instant: datetime) -> timedelta:
@@ -63,7 +63,7 @@ def _uk_offset_by_rule(instant: datetime) -> timedelta:
 
 def uk_now(instant: datetime | None = None, *, use_tz_database: bool = True) -> datetime:
     """``instant`` (default: now) as the UK's wall-clock time (tz-aware)."""
-    instant = (instant or now_utc()).astimezone(timezone.utc)
+    instant = (instant or now_utc()).astimezone(UTC)
     if use_tz_database:
         try:
             from zoneinfo import ZoneInfo

@@ -23,9 +23,10 @@ import os
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -34,10 +35,18 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 from tenacity.wait import wait_base, wait_exponential_jitter
 
 from utils.api.credentials import api_credentials, load_env
-from utils.errors import (AuthenticationError, BadResponseError, ConfigError, IncompleteDataError,
-                          NotFoundError, PlanWindowError, RacingAPIError, ValidationFailed)
 from utils.api.rate_limit import EndpointLimits
 from utils.api.shared_budget import SharedBudget, state_dir
+from utils.errors import (
+    AuthenticationError,
+    BadResponseError,
+    ConfigError,
+    IncompleteDataError,
+    NotFoundError,
+    PlanWindowError,
+    RacingAPIError,
+    ValidationFailed,
+)
 
 log = logging.getLogger("darkhorses.api")
 
@@ -251,7 +260,7 @@ class RacingAPIClient:
         self.session.mount("https://", adapter)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, base_url: str | None = None) -> "RacingAPIClient":
+    def from_env(cls, env: Mapping[str, str] | None = None, base_url: str | None = None) -> RacingAPIClient:
         """Build from ``RACING_API_*`` settings. With no ``env``, ``.env.local``/``.env`` are merged
         into ``os.environ`` first (the real environment wins)."""
         if env is None:
@@ -302,7 +311,7 @@ class RacingAPIClient:
         if self.limits.shared is not None:
             self.limits.shared.close()
 
-    def __enter__(self) -> "RacingAPIClient":
+    def __enter__(self) -> RacingAPIClient:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -371,13 +380,14 @@ class RacingAPIClient:
         started = time.monotonic()
         try:
             response = self.session.get(self.base_url + path, params=params, timeout=self.timeout)
-            response.content          # read the body here, so a cut-off body counts as a failed call
+            response.content  # noqa: B018 - read the body here, so a cut-off body counts as a failed call
         except requests.Timeout:
-            raise _Retryable(RacingAPIError(f"{where}: timed out after {self.timeout:g} s", endpoint=endpoint))
+            raise _Retryable(RacingAPIError(f"{where}: timed out after {self.timeout:g} s",
+                                            endpoint=endpoint)) from None
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
             # The exception text is not used: it holds urllib3 internals and the full URL.
             raise _Retryable(RacingAPIError(f"{where}: connection failed ({type(exc).__name__})",
-                                            endpoint=endpoint))
+                                            endpoint=endpoint)) from None
         log.debug("%s -> HTTP %s in %.0f ms", where, response.status_code, (time.monotonic() - started) * 1000)
         return response
 
@@ -423,9 +433,9 @@ class RacingAPIClient:
         except ValueError:
             raise _Retryable(BadResponseError(
                 f"{where}: body is not JSON ({response.headers.get('Content-Type', '?')}, "
-                f"{len(response.content)} bytes)", endpoint=endpoint, status=200))
+                f"{len(response.content)} bytes)", endpoint=endpoint, status=200)) from None
         try:
             check(data)
         except (BadResponseError, IncompleteDataError) as exc:
-            raise _Retryable(type(exc)(f"{where}: {exc}", endpoint=endpoint, status=200))
+            raise _Retryable(type(exc)(f"{where}: {exc}", endpoint=endpoint, status=200)) from None
         return data

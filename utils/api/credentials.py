@@ -6,11 +6,11 @@ precedence (real environment, then ``.env.local``, then ``.env``) and on the err
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
-from utils.errors import ConfigError
 from utils import REPO_ROOT
+from utils.errors import ConfigError
 
 ENV_FILES = (".env.local", ".env")   # earlier files win: override=False never replaces a set value
 MISSING = ("Racing API credentials missing: set RACING_API_USERNAME and RACING_API_PASSWORD "

@@ -25,10 +25,10 @@ from __future__ import annotations
 import bisect
 import threading
 import time
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
-from utils.planning import SPEC_RATE_LIMITS
 from utils.api.shared_budget import SharedBudget
+from utils.planning import SPEC_RATE_LIMITS
 
 # Space calls 5% wider than the limit: a call delayed in transit (network, a busy thread) can then
 # arrive up to ~50 ms late per second of traffic without two arrivals bunching up.

@@ -50,8 +50,8 @@ import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Callable, Mapping
 
 log = logging.getLogger("darkhorses.rate")
 
@@ -64,7 +64,7 @@ FIELDS = ("next", "last", "paused")
 
 Wall = Callable[[], float]
 
-_INSTANCES: "weakref.WeakSet[SharedBudget]" = weakref.WeakSet()
+_INSTANCES: weakref.WeakSet[SharedBudget] = weakref.WeakSet()
 
 
 def _after_fork_in_child() -> None:
@@ -116,7 +116,7 @@ class SharedBudget:
 
     @classmethod
     def for_account(cls, base_url: str, username: str, directory: Path | None = None,
-                    **kwargs) -> "SharedBudget":
+                    **kwargs) -> SharedBudget:
         directory = state_dir() if directory is None else Path(directory)
         return cls(directory / f"{PREFIX}{account_key(base_url, username)}{SUFFIX}", **kwargs)
 

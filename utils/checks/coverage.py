@@ -11,9 +11,10 @@ the database.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from utils.checks.verification import NO_RACING_DAYS, ranges as date_ranges  # TODO: date_ranges
 from utils.planning import days_between

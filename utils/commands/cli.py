@@ -20,13 +20,14 @@ import logging
 import os
 import re
 import sys
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Callable, Iterable, TextIO
+from typing import TextIO
 
+from utils import LOGS_DIR, REPO_ROOT
 from utils.errors import ConfigError, DarkHorsesError, ExitCode
 from utils.pipeline.events import DEFAULT_DAYS_IN_FLIGHT
-from utils import LOGS_DIR, REPO_ROOT
 
 EARLIEST_DATE = date(1988, 1, 1)  # the API's results history starts here
 MAX_DAYS_AHEAD = 7               # racecards are published about a week ahead
@@ -263,7 +264,7 @@ class _JsonFormatter(logging.Formatter):
     """One JSON object per line (``--log-format json``), for log shippers and cron mail filters."""
 
     def format(self, record: logging.LogRecord) -> str:
-        payload = {"ts": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        payload = {"ts": datetime.now(UTC).isoformat(timespec="seconds"),
                    "level": record.levelname.lower(), "logger": record.name,
                    "pid": record.process, "msg": record.getMessage()}
         payload.update(getattr(record, "fields", {}) or {})

@@ -17,10 +17,11 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Iterator
+from typing import Any
 
 from utils.api.client import RacingAPIClient
 from utils.commands.cli import load_environment, register_secret
@@ -50,7 +51,7 @@ class RunContext:
     handle_signals: bool = True
     applied_migrations: list[str] = field(default_factory=list)   # by this open (init_db, demo)
 
-    def __enter__(self) -> "RunContext":
+    def __enter__(self) -> RunContext:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

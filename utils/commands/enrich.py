@@ -14,8 +14,14 @@ from utils.commands.context import RunContext
 from utils.commands.progress import CountProgress
 from utils.commands.requests import EnrichOptions
 from utils.errors import ExitCode
-from utils.pipeline.enrichment import (EnrichmentResult, HorseEnricher, describe_status, eta_seconds,
-                                       pending_counts, pending_horses)
+from utils.pipeline.enrichment import (
+    EnrichmentResult,
+    HorseEnricher,
+    describe_status,
+    eta_seconds,
+    pending_counts,
+    pending_horses,
+)
 
 log = logging.getLogger("darkhorses.enrich")
 
@@ -102,7 +108,7 @@ class EnrichmentAlongside:
         in without a target enrich after the events, as before)."""
         return self.store is not None
 
-    def start(self) -> "EnrichmentAlongside":
+    def start(self) -> EnrichmentAlongside:
         self.thread.start()
         return self
 

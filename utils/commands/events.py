@@ -7,8 +7,8 @@ turns the outcome into the documented exit code. ``backfill_all`` calls ``run_ev
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Callable
 
 from utils import planning
 from utils.commands.cli import DEFAULT_REGIONS, set_interrupt_hint, validate_range
@@ -57,12 +57,14 @@ def incremental_request(options: EventsOptions, store: Store, today: date) -> Ev
         if wanted and wanted < min(start, today) \
                 and wanted not in committed_days(store, _asked(options, wanted, wanted), today):
             fill = _asked(options, wanted, min(start, today) - timedelta(days=1))
+            load_first = new_run_command(options, fill, f"{fill.start}_{fill.end}",
+                                         own_checkpoint=bool(options.checkpoint_file))
             raise ConfigError(
                 f"--incremental starts at {min(start, today)} (the last day with results in the database, "
                 f"{last_day}, minus {INCREMENTAL_OVERLAP_DAYS} days); --start-date {wanted} is only where "
                 f"it starts a database without results, and this database lacks {wanted}, so "
                 f"--incremental wins and would skip it. To load {fill.start} to {fill.end} first, run: "
-                f"{new_run_command(options, fill, f'{fill.start}_{fill.end}', own_checkpoint=bool(options.checkpoint_file))}; "
+                f"{load_first}; "
                 f"then the same --incremental command continues from there")
     elif wanted:
         start = wanted

@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Callable
 from datetime import date
-from typing import Callable
 
 from utils.commands.cli import set_console_writer
 from utils.planning import Chunk, format_duration

@@ -15,8 +15,19 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from utils.checks.coverage import (ERROR, EXPECTED_RACES_PER_YEAR, NO_DATA, NO_RUNNERS, RACECARD_ONLY, STORED,
-                                   DayRow, ReportData, YearRegionRow, collect, default_range)
+from utils.checks.coverage import (
+    ERROR,
+    EXPECTED_RACES_PER_YEAR,
+    NO_DATA,
+    NO_RUNNERS,
+    RACECARD_ONLY,
+    STORED,
+    DayRow,
+    ReportData,
+    YearRegionRow,
+    collect,
+    default_range,
+)
 from utils.commands.context import RunContext
 from utils.commands.requests import ReportOptions, check_order
 from utils.errors import ExitCode
@@ -104,7 +115,8 @@ def render_markdown(data: ReportData) -> str:
               + ", ".join(f"{n:,} {r}" for r, n in EXPECTED_RACES_PER_YEAR.items())
               + " races a year, scaled by the share of each year in the range.", "",
               *summary_table(data), "",
-              f"## Days with no data ({len(data.missing_days())} days)", "", *([f"- {g}" for g in gaps] or ["- none"]), "",
+              f"## Days with no data ({len(data.missing_days())} days)", "",
+              *([f"- {g}" for g in gaps] or ["- none"]), "",
               *_day_list("Days with racecards but no results", data.days_with(RACECARD_ONLY),
                          lambda d: f"{d.racecard_only} racecard-only races, {d.results} with results"),
               *_day_list("Days with results but no runners", data.days_with(NO_RUNNERS),

@@ -50,7 +50,7 @@ class Target:
     demo: bool = False
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "Target":
+    def from_args(cls, args: argparse.Namespace) -> Target:
         return declared_options(cls, args)
 
     def options(self) -> list[str]:
@@ -83,7 +83,7 @@ class EventsOptions:
         object.__setattr__(self, "region_codes", tuple(dict.fromkeys(self.region_codes or DEFAULT_REGIONS)))
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "EventsOptions":
+    def from_args(cls, args: argparse.Namespace) -> EventsOptions:
         return declared_options(cls, args, target=Target.from_args(args),
                                 regions_given="region_codes" in options_given(args))
 
@@ -112,7 +112,7 @@ class EnrichOptions:
             raise ConfigError("--max-horses must be at least 1")
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "EnrichOptions":
+    def from_args(cls, args: argparse.Namespace) -> EnrichOptions:
         return declared_options(cls, args, target=Target.from_args(args))
 
 
@@ -127,7 +127,7 @@ class AllOptions:
     verify: bool = False
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "AllOptions":
+    def from_args(cls, args: argparse.Namespace) -> AllOptions:
         return declared_options(cls, args, events=EventsOptions.from_args(args),
                                 enrich=EnrichOptions.from_args(args) if args.enrich_horses else None)
 
@@ -144,7 +144,7 @@ class MastersOptions:
     region_codes: tuple[str, ...] = DEFAULT_REGIONS
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "MastersOptions":
+    def from_args(cls, args: argparse.Namespace) -> MastersOptions:
         return declared_options(cls, args, target=Target.from_args(args))
 
 
@@ -160,7 +160,7 @@ class RangeOptions:
         check_order(self.start_date, self.end_date)
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "RangeOptions":
+    def from_args(cls, args: argparse.Namespace) -> RangeOptions:
         return declared_options(cls, args, target=Target.from_args(args))
 
 
@@ -181,5 +181,5 @@ class InitOptions:
     check_rendered: bool = False
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "InitOptions":
+    def from_args(cls, args: argparse.Namespace) -> InitOptions:
         return declared_options(cls, args, target=Target.from_args(args))

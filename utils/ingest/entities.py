@@ -14,16 +14,15 @@ The suffix is *also* parsed into ``region`` (lower case) unless the racecard sta
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
-
-from datetime import timezone
+from collections.abc import Iterable
+from datetime import UTC
+from typing import Any
 
 from utils.errors import BadResponseError
+from utils.ingest.parsers import colour_fields, lower, parse_date, parse_off_dt, region_from_name, sex_fields, text
+from utils.ingest.rows import breeding_rows, compact, pedigree_row, runners_of
 from utils.merge import merge_row
 from utils.schema import OBSERVED, TABLES
-from utils.ingest.parsers import (colour_fields, lower, parse_date, parse_off_dt, region_from_name,
-                                  sex_fields, text)
-from utils.ingest.rows import breeding_rows, compact, pedigree_row, runners_of
 
 ENTITY_TABLES = ("ra_mst_jockeys", "ra_mst_trainers", "ra_mst_owners", "ra_mst_sires", "ra_mst_dams",
                  "ra_mst_damsires", "ra_mst_horses", "ra_horse_pedigree")
@@ -88,7 +87,7 @@ def observation(race: dict, source: str) -> str | None:
     date gives no observation (its rows then never outrank a dated one)."""
     off = parse_off_dt(race.get("off_dt"))
     if off is not None:
-        when = off.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M")
+        when = off.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
     else:
         day = parse_date(race.get("date"))
         if day is None:

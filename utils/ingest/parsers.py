@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any
 
 Parser = Callable[[Any], Any]
 

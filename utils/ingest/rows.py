@@ -10,16 +10,38 @@ and raises ``BadResponseError``.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from utils.errors import BadResponseError
 from utils.ingest.parsers import (
-    Parser, joined, lower, metres_from_yards, parse_amount, parse_bool, parse_date, parse_decimal,
-    parse_distance_yards, parse_finishing_time, parse_furlongs, parse_int, parse_margin,
-    parse_money, parse_off_dt, parse_off_time, parse_percent, parse_position, parse_weight_st_lbs,
-    race_currency, region_from_name, sex_fields, text, upper, yards_from_furlongs)
-
+    Parser,
+    joined,
+    lower,
+    metres_from_yards,
+    parse_amount,
+    parse_bool,
+    parse_date,
+    parse_decimal,
+    parse_distance_yards,
+    parse_finishing_time,
+    parse_furlongs,
+    parse_int,
+    parse_margin,
+    parse_money,
+    parse_off_dt,
+    parse_off_time,
+    parse_percent,
+    parse_position,
+    parse_weight_st_lbs,
+    race_currency,
+    region_from_name,
+    sex_fields,
+    text,
+    upper,
+    yards_from_furlongs,
+)
 
 # --- field maps: column -> (API field, parser) -------------------------------------------------------
 RACE_COMMON: dict[str, tuple[str, Parser]] = {

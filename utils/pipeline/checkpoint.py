@@ -16,7 +16,7 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ class RunFiles:
 
     @classmethod
     def named(cls, checkpoint_file: Path | None = None, *, demo: bool = False,
-              incremental: bool = False) -> "RunFiles":
+              incremental: bool = False) -> RunFiles:
         """The pair for ``--checkpoint-file`` (its errors file beside it), else the default pair
         under ``logs/``: demo and incremental runs keep their own, so a cron job never disturbs a
         long backfill's checkpoint (nor the demo a real one)."""
@@ -144,7 +144,7 @@ def _read_json(path: Path, what: str) -> Any:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class _ShapeError(ValueError):
@@ -220,7 +220,7 @@ class Checkpoint:
     database: str | None = None      # the database it mirrors (display form, password masked)
 
     @classmethod
-    def load(cls, path: Path) -> "Checkpoint | None":
+    def load(cls, path: Path) -> Checkpoint | None:
         """The checkpoint at ``path`` (None when there is none). A file of the wrong shape is
         refused with the field that is missing or wrong, e.g. "'params.end_date' is missing"."""
         data = _read_json(path, "checkpoint")
@@ -266,7 +266,7 @@ class ErrorLog:
     entries: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
-    def load(cls, path: Path) -> "ErrorLog":
+    def load(cls, path: Path) -> ErrorLog:
         data = _read_json(path, "error log")
         if data is None:
             return cls(Path(path))
@@ -300,7 +300,7 @@ class RunLock:
         self.path = Path(path)
         self._fd: int | None = None
 
-    def acquire(self) -> "RunLock":
+    def acquire(self) -> RunLock:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -325,7 +325,7 @@ class RunLock:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         return self.acquire()
 
     def __exit__(self, *exc: object) -> None:

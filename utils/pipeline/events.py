@@ -16,20 +16,21 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from typing import Any, Callable, Iterable, Protocol
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
 
 from utils import planning
-from utils.pipeline.checkpoint import Checkpoint, ErrorLog
-from utils.ingest.entities import extract_entities
 from utils.errors import DarkHorsesError, StoreError
+from utils.ingest.entities import extract_entities
+from utils.ingest.rows import racecard_to_rows, result_to_rows
+from utils.pipeline.checkpoint import Checkpoint, ErrorLog
 from utils.pipeline.memory import release_freed_memory, use_one_malloc_arena
 from utils.pipeline.stop import StopFlag
 from utils.schema import WRITE_ORDER
 from utils.stores.base import DayMark
-from utils.ingest.rows import racecard_to_rows, result_to_rows
 
 log = logging.getLogger("darkhorses.backfill")
 
@@ -169,7 +170,7 @@ def _outcome(day: date, unit: dict[str, list[dict]]) -> DayOutcome:
 DEFAULT_DAYS_IN_FLIGHT = 4
 
 
-def work_order(days: list[date], request: "EventsRequest", today: date) -> list[date]:
+def work_order(days: list[date], request: EventsRequest, today: date) -> list[date]:
     """The order in which days start, so both endpoint budgets stay busy across eras.
 
     Each endpoint has its own budget (results 5/s, racecards 2/s), so the floor of a range is
@@ -265,7 +266,7 @@ class EventsBackfill:
         self.progress = progress
         self.today = today
         self.stop = stop or StopFlag()
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.db_seconds = 0.0             # time spent in the store's write call
         self.chunks = planning.month_chunks(request.start, request.end)
 
@@ -363,7 +364,7 @@ class EventsBackfill:
             raise DayFailed("transform", exc) from None   # a payload we cannot store (no race id)
 
     def _write_day(self, day: date, prepared: tuple[dict[str, list[dict]], DayMark],
-                   tally: "_Tally") -> None:
+                   tally: _Tally) -> None:
         """Write the day with its mark in one transaction (on the run's thread)."""
         unit, mark = prepared
         outcome = _outcome(day, unit)
@@ -380,7 +381,7 @@ class EventsBackfill:
         self.progress.day_done(outcome)
         tally.add(outcome)
 
-    def _record_failure(self, chunk: planning.Chunk, day: date, failure: DayFailed, tally: "_Tally") -> None:
+    def _record_failure(self, chunk: planning.Chunk, day: date, failure: DayFailed, tally: _Tally) -> None:
         self.errors.record(chunk=chunk.label, day=day, endpoint=failure.endpoint, error=str(failure.error))
         self.progress.day_failed(day, failure)
         tally.failed()
