@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from utils.checks.verification import NO_RACING_DAYS, ranges as date_ranges  # TODO: date_ranges
+from utils.checks.verification import NO_RACING_DAYS, date_ranges
 from utils.planning import days_between
 from utils.stores.base import Store
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from utils import planning
 from utils.errors import DarkHorsesError, StoreError
@@ -30,7 +30,10 @@ from utils.pipeline.checkpoint import Checkpoint, ErrorLog
 from utils.pipeline.memory import release_freed_memory, use_one_malloc_arena
 from utils.pipeline.stop import StopFlag
 from utils.schema import WRITE_ORDER
-from utils.stores.base import DayMark
+from utils.stores.base import DayMark, Store
+
+if TYPE_CHECKING:
+    from utils.api.client import RacingAPIClient
 
 log = logging.getLogger("darkhorses.backfill")
 
@@ -60,7 +63,7 @@ class EventsRequest:
         return tuple(wanted)
 
 
-def committed_days(store: Any, request: EventsRequest, today: date) -> set[date]:
+def committed_days(store: Store, request: EventsRequest, today: date) -> set[date]:
     """Days of the range the database holds for this request: a mark for the same regions or
     more, carrying every source the day needs (a day committed for gb only is not done for gb
     ire; a racecard-only future day is not done once its results exist)."""
@@ -109,7 +112,7 @@ class Progress(Protocol):
 class DayFetcher:
     """Fetches one day's results and racecards concurrently, each only when the API can serve it."""
 
-    def __init__(self, client: Any, request: EventsRequest, today: date, pool: ThreadPoolExecutor):
+    def __init__(self, client: RacingAPIClient, request: EventsRequest, today: date, pool: ThreadPoolExecutor):
         self.client = client
         self.request = request
         self.today = today
@@ -248,7 +251,7 @@ class EventsBackfill:
     in flight; the committed ones are exact, because their marks are in the database.
     """
 
-    def __init__(self, *, client: Any, store: Any, request: EventsRequest, checkpoint: Checkpoint,
+    def __init__(self, *, client: RacingAPIClient, store: Store, request: EventsRequest, checkpoint: Checkpoint,
                  errors: ErrorLog, progress: Progress, today: date,
                  stop: StopFlag | None = None, clock: Callable[[], datetime] | None = None,
                  resume: bool = False, days_in_flight: int = DEFAULT_DAYS_IN_FLIGHT,
