@@ -31,11 +31,10 @@ import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,19 +42,32 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from backfill_helpers import (FAST_RETRY, SIM_PASSWORD, SIM_USER, create_database,  # noqa: E402
-                              drop_database, ground_truth, open_fresh_store, postgres_available,
-                              run_events_inprocess)
+import pyspy_profile  # noqa: E402
+from helpers import (  # noqa: E402
+    FAST_RETRY,
+    SIM_PASSWORD,
+    SIM_USER,
+    create_database,
+    drop_database,
+    ground_truth,
+    open_fresh_store,
+    postgres_available,
+    run_events_inprocess,
+)
 from utils import planning  # noqa: E402
 from utils.api.client import RacingAPIClient  # noqa: E402
-from utils.pipeline.events import (DEFAULT_DAYS_IN_FLIGHT, DayData, EventsBackfill,  # noqa: E402
-                            EventsRequest, StopFlag, build_write_unit)
 from utils.pipeline.checkpoint import Checkpoint, ErrorLog  # noqa: E402
+from utils.pipeline.events import (  # noqa: E402
+    DEFAULT_DAYS_IN_FLIGHT,
+    DayData,
+    EventsBackfill,
+    EventsRequest,
+    StopFlag,
+    build_write_unit,
+)
 from utils.schema import TABLES, WRITE_ORDER  # noqa: E402
 from utils.simulator.faults import FaultConfig  # noqa: E402
 from utils.simulator.server import RacingAPISimulator, SimulatorConfig  # noqa: E402
-
-import pyspy_profile  # noqa: E402
 
 SIM_SCRIPT = ROOT / "scripts" / "racing_api_simulator.py"
 EVENTS_SCRIPT = ROOT / "scripts" / "backfill_events.py"
@@ -494,7 +506,7 @@ def bench_naive(b: Bench, today: date, days: int, e2e_rates: dict) -> dict:
     print(f"\n[3b] baseline: naive row-at-a-time upsert (autocommit) of {start}..{end} into PostgreSQL, "
           f"vs PostgresStore.write_unit on the same units", flush=True)
     sim = RacingAPISimulator(SimulatorConfig(rate_limits=False, today=today))   # dataset only, not started
-    fetched = datetime.now(timezone.utc)
+    fetched = datetime.now(UTC)
     units = []
     for day in planning.days_between(start, end):
         data = DayData(day, results=sim.dataset.results_for(day, ("gb", "ire")),

@@ -63,12 +63,10 @@ for _p in (ROOT, ROOT / "tests", ROOT / "benchmarks"):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
 
-from backfill_helpers import (SIM_PASSWORD, SIM_USER, create_database, drop_database,  # noqa: E402
-                              postgres_available)
 from bench_backfill import DATA_ENDPOINTS, api_floor, data_calls  # noqa: E402
-from bench_remote import (FakeProcess, _admin_connect, fake_kind, fidelity_notes,  # noqa: E402
-                          run_header, with_port)
+from bench_remote import FakeProcess, _admin_connect, fake_kind, fidelity_notes, run_header, with_port  # noqa: E402
 from delay_proxy import ProxyProcess  # noqa: E402
+from helpers import SIM_PASSWORD, SIM_USER, create_database, drop_database, postgres_available  # noqa: E402
 from utils import planning  # noqa: E402
 from utils.pipeline.events import DEFAULT_DAYS_IN_FLIGHT  # noqa: E402
 

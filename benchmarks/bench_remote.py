@@ -56,7 +56,7 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -65,15 +65,21 @@ for _p in (ROOT, ROOT / "tests", ROOT / "benchmarks"):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
 
-from backfill_helpers import (SIM_PASSWORD, SIM_USER, create_database, drop_database,  # noqa: E402
-                              open_fresh_store, postgres_available, run_events_inprocess)
-from bench_backfill import (ChildSimulator, DatabaseClock, SimStub, api_floor,  # noqa: E402
-                            cpu_model, data_calls, last_days)
+from bench_backfill import ChildSimulator, DatabaseClock, SimStub, api_floor, cpu_model, data_calls, last_days  # noqa: E402
 from delay_proxy import ProxyProcess  # noqa: E402
+from helpers import (  # noqa: E402
+    SIM_PASSWORD,
+    SIM_USER,
+    create_database,
+    drop_database,
+    open_fresh_store,
+    postgres_available,
+    run_events_inprocess,
+)
 from utils import planning  # noqa: E402
 from utils.api.client import RacingAPIClient  # noqa: E402
-from utils.stores.target import resolve_database  # noqa: E402
 from utils.stores import open_store  # noqa: E402
+from utils.stores.target import resolve_database  # noqa: E402
 
 SECTION_TITLE = "Remote database (latency)"
 DEFAULT_DAYS = 14

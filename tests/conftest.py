@@ -19,7 +19,7 @@ for path in (ROOT, ROOT / "tests"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from backfill_helpers import FIXED_TODAY, SIM_PASSWORD, SIM_USER  # noqa: E402
+from helpers import FIXED_TODAY, SIM_PASSWORD, SIM_USER  # noqa: E402
 from utils.simulator.faults import FaultConfig  # noqa: E402
 from utils.simulator.server import RacingAPISimulator, SimulatorConfig  # noqa: E402
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from datetime import date, timedelta
 
-from backfill_helpers import REPO, make_client, open_fresh_store, run_events_inprocess
+from helpers import REPO, make_client, open_fresh_store, run_events_inprocess
 from utils.commands.backfill_all import ALL_OPTIONS, run_all
 from utils.api.client import RacingAPIClient, RetryPolicy
 from utils.commands.cli import build_parser

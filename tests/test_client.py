@@ -11,8 +11,8 @@ waits. Ground truth is ``sim.dataset``, read without HTTP.
 from __future__ import annotations
 
 import base64
-import json
 import inspect
+import json
 import logging
 import math
 import queue
@@ -26,15 +26,21 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from backfill_helpers import FAST_RETRY as FAST
-from backfill_helpers import FIXED_TODAY, SIM_PASSWORD, SIM_USER, make_client
+from helpers import FAST_RETRY as FAST, FIXED_TODAY, SIM_PASSWORD, SIM_USER, make_client
 from utils.api.client import RacingAPIClient, RetryPolicy
-from utils.errors import (AuthenticationError, ConfigError, IncompleteDataError, NotFoundError,
-                          PlanWindowError, RacingAPIError, ValidationFailed)
+from utils.errors import (
+    AuthenticationError,
+    ConfigError,
+    IncompleteDataError,
+    NotFoundError,
+    PlanWindowError,
+    RacingAPIError,
+    ValidationFailed,
+)
+from utils.simulator.dataset import is_busy_day
 from utils.simulator.faults import FaultConfig
 from utils.simulator.reply import Reply
 from utils.simulator.server import RacingAPISimulator, SimulatorConfig, route
-from utils.simulator.dataset import is_busy_day
 
 USER, PASSWORD = SIM_USER, SIM_PASSWORD             # the shared simulator's account (tests/conftest.py)
 TODAY = FIXED_TODAY                                 # the ``sim`` fixture's today (tests/conftest.py)
@@ -215,7 +221,8 @@ def test_the_historical_add_on_serves_old_results():
         assert c.results(old, REGIONS) == addon.dataset.results_for(old)
 
 
-@pytest.mark.parametrize("day", [date(2023, 1, 22), TODAY + timedelta(days=8)], ids=["before-2023-01-23", "8-days-ahead"])
+@pytest.mark.parametrize("day", [date(2023, 1, 22), TODAY + timedelta(days=8)],
+                         ids=["before-2023-01-23", "8-days-ahead"])
 def test_racecards_outside_the_window_raise_plan_window_error(sim, client, day):
     with pytest.raises(PlanWindowError):
         client.racecards_pro(day, REGIONS)
@@ -266,7 +273,8 @@ def test_a_day_that_keeps_failing_gives_up_after_exactly_the_attempts(sim):
         assert all(s >= 500 for s in statuses(sim))
         # the next day is unaffected
         sim.reset_calls()
-        assert c.results(NORMAL_DAY + timedelta(days=1), REGIONS) == sim.dataset.results_for(NORMAL_DAY + timedelta(days=1))
+        next_day = NORMAL_DAY + timedelta(days=1)
+        assert c.results(next_day, REGIONS) == sim.dataset.results_for(next_day)
 
 
 def test_a_total_that_changes_between_pages_fails_the_day(sim, client):
@@ -438,7 +446,8 @@ def test_credentials_never_appear_in_errors_or_logs(caplog):
                     record(exc)
             s.set_faults(FaultConfig())
             s.fail_date(NORMAL_DAY, kind="reset")
-            for call in (lambda: c.results(NORMAL_DAY, REGIONS), lambda: c.results(TODAY - timedelta(days=400), REGIONS),
+            for call in (lambda: c.results(NORMAL_DAY, REGIONS),
+                         lambda: c.results(TODAY - timedelta(days=400), REGIONS),
                          lambda: c.racecards_pro(date(2020, 1, 1), REGIONS),
                          lambda: c.horse_pro("hrs_does_not_exist")):
                 with pytest.raises(RacingAPIError) as err:
@@ -504,8 +513,8 @@ def test_bad_base_url_is_a_config_error(url):
 
 
 @pytest.mark.parametrize("content_type, body", [
-    ("application/json", '{"course": "Hexham £5,000 – €"}'.encode("utf-8")),
-    ("application/json; charset=UTF-8", '{"course": "Hexham £5,000 – €"}'.encode("utf-8")),
+    ("application/json", '{"course": "Hexham £5,000 – €"}'.encode()),
+    ("application/json; charset=UTF-8", '{"course": "Hexham £5,000 – €"}'.encode()),
     ("application/json; charset=ISO-8859-1", '{"course": "Hexham £5,000"}'.encode("latin-1")),
 ])
 def test_json_bodies_decode_by_their_declared_charset(content_type, body):

@@ -7,12 +7,21 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time
 
 import pytest
 
-from backfill_helpers import (FIXED_TODAY, REPO, SIM_PASSWORD, SIM_USER, create_database, drop_database,
-                              open_fresh_store, script_env, wait_for_committed)
+from helpers import (
+    FIXED_TODAY,
+    REPO,
+    SIM_PASSWORD,
+    SIM_USER,
+    create_database,
+    drop_database,
+    open_fresh_store,
+    script_env,
+    wait_for_committed,
+)
 from utils.simulator.server import RacingAPISimulator, SimulatorConfig
 
 START, END = date(2022, 12, 1), date(2022, 12, 10)       # results-only days: horses need profiles
@@ -40,7 +49,7 @@ def url(request, tmp_path):
 def test_profiles_are_fetched_alongside_the_events_and_none_is_left(addon_sim, url, tmp_path):
     open_fresh_store(url).close()
     addon_sim.reset_calls()
-    now = datetime.combine(FIXED_TODAY, time(12), tzinfo=timezone.utc).isoformat()
+    now = datetime.combine(FIXED_TODAY, time(12), tzinfo=UTC).isoformat()
     env = script_env(addon_sim, {"DARKHORSES_NOW": now, "RACING_API_RATE_SCALE": "100"})
     checkpoint = tmp_path / "cp.json"
     proc = subprocess.Popen([sys.executable, str(REPO / "scripts" / "backfill_all.py"),

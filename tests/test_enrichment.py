@@ -5,9 +5,16 @@ import signal
 import time
 from datetime import date, timedelta
 
-from backfill_helpers import (
-    REPO, assert_matches_truth, expected_tables, ground_truth, make_client, open_fresh_store,
-    run_events_inprocess, run_events_script)
+from helpers import (
+    REPO,
+    assert_matches_truth,
+    expected_tables,
+    ground_truth,
+    make_client,
+    open_fresh_store,
+    run_events_inprocess,
+    run_events_script,
+)
 from utils.pipeline.enrichment import HorseEnricher, count_pending, pending_horses
 
 TODAY = date.today()

@@ -1,6 +1,6 @@
 """End to end: the events backfill against the simulator over HTTP, into real SQLite and PostgreSQL.
 
-Ground truth comes from the simulator's raw payloads (``tests/backfill_helpers.ground_truth``), and
+Ground truth comes from the simulator's raw payloads (``tests/helpers.ground_truth``), and
 calls are counted from the simulator's own call log.
 """
 from __future__ import annotations
@@ -14,15 +14,28 @@ from decimal import Decimal
 
 import pytest
 
-from backfill_helpers import (
-    PG_SERVER, SIM_PASSWORD, assert_matches_truth, create_database, database_checksum, drop_database,
-    expected_tables, ground_truth, make_client, open_fresh_store, postgres_available, read_json,
-    run_events_inprocess, run_events_script, wait_for_committed)
+from helpers import (
+    PG_SERVER,
+    SIM_PASSWORD,
+    assert_matches_truth,
+    create_database,
+    database_checksum,
+    drop_database,
+    expected_tables,
+    ground_truth,
+    make_client,
+    open_fresh_store,
+    postgres_available,
+    read_json,
+    run_events_inprocess,
+    run_events_script,
+    wait_for_committed,
+)
+from utils.ingest.parsers import parse_int
 from utils.pipeline.checkpoint import RunLock
+from utils.simulator.dataset import is_busy_day
 from utils.simulator.faults import FaultConfig
 from utils.simulator.server import RacingAPISimulator, SimulatorConfig
-from utils.simulator.dataset import is_busy_day
-from utils.ingest.parsers import parse_int
 
 TODAY = date.today()
 START_3M, END_3M = TODAY - timedelta(days=100), TODAY - timedelta(days=9)

@@ -9,14 +9,22 @@ database must equal ``expected_tables`` of the ground truth, row by row and colu
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-from backfill_helpers import (FIXED_TODAY, SIM_PASSWORD, SIM_USER, assert_matches_truth, create_database,
-                              drop_database, expected_tables, ground_truth, make_client)
+from helpers import (
+    FIXED_TODAY,
+    SIM_PASSWORD,
+    SIM_USER,
+    assert_matches_truth,
+    create_database,
+    drop_database,
+    expected_tables,
+    ground_truth,
+    make_client,
+)
 from postgrest_fake import DEFAULT_KEY, PostgrestFake
 from utils.pipeline.events import DayData, build_write_unit
 from utils.schema import BACKFILL_DAYS, WRITE_ORDER
@@ -27,7 +35,7 @@ REGIONS = ("gb", "ire")
 START = date(2024, 11, 28)           # racecard era: both sources every day
 SHORT_DAYS = 5
 LONG_DAYS = 40
-FETCHED = datetime(2024, 12, 31, tzinfo=timezone.utc)
+FETCHED = datetime(2024, 12, 31, tzinfo=UTC)
 SPLITS = ("whole", "racecards_then_results", "results_then_racecards")
 
 
@@ -74,8 +82,8 @@ def write_days(store, parts, order: list[tuple[date, str]]) -> None:
 @pytest.fixture(scope="module")
 def stores(tmp_path_factory):
     from utils.stores.postgres import PostgresStore
-    from utils.stores.sqlite import SqliteStore
     from utils.stores.rest import SupabaseReferenceClient
+    from utils.stores.sqlite import SqliteStore
 
     pg_url, rest_url = create_database("dh_order"), create_database("dh_order_rest")
     for url in (pg_url, rest_url):

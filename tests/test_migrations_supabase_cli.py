@@ -29,9 +29,9 @@ from pathlib import Path
 import pytest
 
 import pg_databases
-from backfill_helpers import run_events_script, script_env
-from utils.stores.target import resolve_database
+from helpers import run_events_script, script_env
 from utils.stores import open_store
+from utils.stores.target import resolve_database
 
 REPO = Path(__file__).resolve().parents[1]
 MIGRATIONS = REPO / "supabase" / "migrations"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from backfill_helpers import REPO, open_fresh_store, run_events_script
+from helpers import REPO, open_fresh_store, run_events_script
 
 SCRIPTS = REPO / "scripts"
 README = REPO / "README.md"
@@ -595,7 +595,7 @@ def test_verify_on_an_empty_database_says_there_is_nothing_to_check(tmp_path):
 
 # helpers for the runs below: a real script as a process, and its checkpoint as it fills
 def start(script: str, argv: list[str], *, sim=None, env: dict | None = None, **popen) -> subprocess.Popen:
-    """The one launcher (``backfill_helpers.run_events_script``) for any script of this suite."""
+    """The one launcher (``helpers.run_events_script``) for any script of this suite."""
     return run_events_script(argv, sim, env_overrides=env, script=SCRIPTS / f"{script}.py", **popen)
 
 
@@ -712,7 +712,7 @@ def test_a_read_only_logs_folder_says_to_use_checkpoint_file_elsewhere(repo_copy
 
 
 def script_env_for(sim) -> dict:
-    from backfill_helpers import script_env
+    from helpers import script_env
 
     return script_env(sim, {"DARKHORSES_NOW": None})
 
@@ -801,7 +801,7 @@ def _run_on_a_terminal(argv: list[str], env: dict) -> tuple[int, str]:
 
 
 def test_the_enrichment_bar_moves_with_each_horse(simulator, tmp_path):
-    from backfill_helpers import script_env
+    from helpers import script_env
     from utils.pipeline.enrichment import BATCH_SIZE
     from utils.simulator.server import FaultConfig
 

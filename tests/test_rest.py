@@ -9,18 +9,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from backfill_helpers import FIXED_TODAY, REPO, database_checksum, script_env
+from helpers import FIXED_TODAY, REPO, database_checksum, script_env
 from pg_databases import create_database, drop_database, server_url
 from postgrest_fake import DEFAULT_KEY, PostgrestFake
 from utils.stores.postgres import PostgresStore
 
 START, END = FIXED_TODAY - timedelta(days=6), FIXED_TODAY - timedelta(days=1)
 DAYS = (END - START).days + 1
-NOW = datetime.combine(FIXED_TODAY, time(12, 0), tzinfo=timezone.utc).isoformat()
+NOW = datetime.combine(FIXED_TODAY, time(12, 0), tzinfo=UTC).isoformat()
 
 
 def run(sim, script: str, argv: list[str], env: dict) -> subprocess.CompletedProcess:

@@ -34,8 +34,16 @@ from pathlib import Path
 
 import pytest
 
-from backfill_helpers import (FIXED_TODAY, REPO, SIM_PASSWORD, SIM_USER, make_client, open_fresh_store,
-                              run_events_inprocess, run_events_script)
+from helpers import (
+    FIXED_TODAY,
+    REPO,
+    SIM_PASSWORD,
+    SIM_USER,
+    make_client,
+    open_fresh_store,
+    run_events_inprocess,
+    run_events_script,
+)
 from utils.api.client import normalise_base_url
 from utils.api.shared_budget import STATE_DIR_ENV, SharedBudget
 from utils.simulator.reply import Reply

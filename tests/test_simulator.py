@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from backfill_helpers import FIXED_TODAY, SIM_PASSWORD, SIM_USER
+from helpers import FIXED_TODAY, SIM_PASSWORD, SIM_USER
+from utils.simulator.dataset import Dataset
 from utils.simulator.faults import FaultConfig
 from utils.simulator.server import HISTORY_DETAIL, RacingAPISimulator, SimulatorConfig
-from utils.simulator.dataset import Dataset
 
 AUTH = (SIM_USER, SIM_PASSWORD)         # the shared simulator's account
 TODAY = FIXED_TODAY                     # the shared ``sim`` fixture's today (tests/conftest.py)

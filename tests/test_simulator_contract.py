@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import functools
 from datetime import date
-from pathlib import Path
 
 import pytest
 import requests
 
-from backfill_helpers import FIXED_TODAY, SIM_PASSWORD, SIM_USER
+from helpers import FIXED_TODAY, SIM_PASSWORD, SIM_USER
 from spec_files import OPENAPI as SPEC_PATH  # noqa: E402  (docs/api/openapi.yml)
 from utils.simulator.faults import FaultConfig
 

@@ -1,7 +1,7 @@
-"""Fixtures and session hooks of the reliability suite (helpers live in ``rel_helpers.py``).
+"""Fixtures and session hooks of the reliability suite (helpers live in ``tests/helpers.py``).
 
 ``make reliability`` runs the heavy scenarios (``@pytest.mark.reliability``); ``make test`` runs
-the fast subset. Each session merges its counts into ``rel_helpers.COUNTS_FILE``
+the fast subset. Each session merges its counts into ``helpers.COUNTS_FILE``
 (``benchmarks/out/reliability_counts.json``, git-ignored, or ``$DH_RELIABILITY_COUNTS``), which
 ``benchmarks/reliability_report.py`` renders as ``docs/RELIABILITY.md``.
 """
@@ -15,13 +15,21 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-for path in (HERE.parent, HERE):          # tests/ (backfill_helpers) and tests/reliability/
+for path in (HERE.parent, HERE):          # tests/ (helpers) and tests/reliability/
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from backfill_helpers import create_database, drop_database  # noqa: E402
-from rel_helpers import (  # noqa: E402
-    API_PASSWORD, API_USER, COUNTS_FILE, STATS, RunStats, need_postgres, with_password)
+from helpers import (  # noqa: E402
+    API_PASSWORD,
+    API_USER,
+    COUNTS_FILE,
+    STATS,
+    RunStats,
+    create_database,
+    drop_database,
+    need_postgres,
+    with_password,
+)
 
 
 @pytest.fixture

@@ -9,15 +9,23 @@ from __future__ import annotations
 
 import copy
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from backfill_helpers import EVENTS_SCRIPT, database_checksum, open_fresh_store
-from rel_helpers import CAPTURED_TEXT, STATS, exit_code_of, need_postgres, one_line, run_script
-from utils.pipeline.events import DayData, build_write_unit
+from helpers import (
+    CAPTURED_TEXT,
+    EVENTS_SCRIPT,
+    STATS,
+    database_checksum,
+    exit_code_of,
+    one_line,
+    open_fresh_store,
+    run_script,
+)
 from utils.errors import BadResponseError, StoreError
+from utils.pipeline.events import DayData, build_write_unit
 from utils.schema import TABLES
 
 TODAY = date.today()
@@ -185,7 +193,7 @@ def _write_fuzz(store, sim, kind: str):
     def check(data):
         _count(kind)
         try:
-            unit = build_write_unit(data, datetime.now(timezone.utc))
+            unit = build_write_unit(data, datetime.now(UTC))
         except BadResponseError:
             return
         before = database_checksum(store)

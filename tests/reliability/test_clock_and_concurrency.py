@@ -2,13 +2,22 @@
 from __future__ import annotations
 
 import copy
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from backfill_helpers import open_fresh_store, run_events_inprocess
-from rel_helpers import (
-    API_PASSWORD, API_USER, check_truth, finish, make_client, one_line, start_script, truth_for)
+from helpers import (
+    API_PASSWORD,
+    API_USER,
+    check_truth,
+    finish,
+    make_client,
+    one_line,
+    open_fresh_store,
+    run_events_inprocess,
+    start_script,
+    truth_for,
+)
 from utils.pipeline.events import DayData, build_write_unit
 from utils.simulator.server import RacingAPISimulator, SimulatorConfig
 
@@ -73,7 +82,7 @@ def test_after_midnight_races_keep_their_local_date(off_dt, simulator, tmp_path,
     result = copy.deepcopy(simulator.dataset.results_for(day)[0])
     local = datetime.fromisoformat(off_dt)
     result.update(off_dt=off_dt, date=local.date().isoformat(), off=local.strftime("%I:%M").lstrip("0"))
-    unit = build_write_unit(DayData(local.date(), results=[result]), datetime.now(timezone.utc))
+    unit = build_write_unit(DayData(local.date(), results=[result]), datetime.now(UTC))
     race = unit["ra_races"][0]
     assert race["date"] == local.date()
     assert race["off_time"].strftime("%H:%M") == local.strftime("%H:%M")

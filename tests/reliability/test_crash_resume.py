@@ -22,8 +22,16 @@ from datetime import date, timedelta
 
 import pytest
 
-from backfill_helpers import open_fresh_store, read_json
-from rel_helpers import CAPTURED_TEXT, check_truth, finish, races_by_day, start_script, truth_for
+from helpers import (
+    CAPTURED_TEXT,
+    check_truth,
+    finish,
+    open_fresh_store,
+    races_by_day,
+    read_json,
+    start_script,
+    truth_for,
+)
 from utils.pipeline.checkpoint import Checkpoint
 
 TODAY = date.today()
@@ -55,7 +63,8 @@ def _kill_and_resume(store_url, sim, tmp_path, start, end, kills_wanted, seed, s
         while kills < kills_wanted:
             attempts += 1
             assert attempts <= kills_wanted * 2, "the run kept finishing before it could be killed"
-            proc = start_script(resume if checkpoint.exists() else argv, sim)   # killed before the first save: start again
+            # killed before the first save: start again
+            proc = start_script(resume if checkpoint.exists() else argv, sim)
             target = _completed(checkpoint) + rng.randint(0, max_advance)
             deadline = time.monotonic() + 60
             while proc.poll() is None and _completed(checkpoint) < target and time.monotonic() < deadline:
@@ -148,13 +157,14 @@ def replace(src, dst):
 json.dump, os.replace = dump, replace
 for i in itertools.count() if phase != "none" else range(3):
     write["n"] = i
-    checkpoint.atomic_write_json(target, {"n": i, "completed_dates": ["2024-01-%02d" % (d % 28 + 1) for d in range(i * 50)]})
+    checkpoint.atomic_write_json(
+        target, {"n": i, "completed_dates": ["2024-01-%02d" % (d % 28 + 1) for d in range(i * 50)]})
 """
 PHASES = ("mid-write", "before-rename", "after-rename")
 
 
 def _writer(target, pause_at: int, phase: str) -> subprocess.Popen:
-    from backfill_helpers import REPO
+    from helpers import REPO
 
     return subprocess.Popen([sys.executable, "-c", WRITER, str(REPO), str(target), str(pause_at), phase],
                             stdout=subprocess.PIPE, text=True)
@@ -219,7 +229,7 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 def test_kill_between_the_database_commit_and_the_mirror_then_resume(simulator, tmp_path, stats):
     """The day the database committed is done, whatever the JSON mirror says: --resume never
     fetches it again, and the tables are the ground truth."""
-    from backfill_helpers import REPO, script_env
+    from helpers import REPO, script_env
 
     start, end = TODAY - timedelta(days=40), TODAY - timedelta(days=31)
     expected, _, _ = truth_for(simulator, start, end, TODAY)

@@ -6,9 +6,20 @@ import errno
 import os
 from datetime import date, timedelta
 
-from backfill_helpers import database_checksum, open_fresh_store, read_json, run_events_inprocess
-from rel_helpers import (
-    check_truth, exit_code_of, finish, make_client, one_line, races_by_day, start_script, truth_for)
+from helpers import (
+    check_truth,
+    database_checksum,
+    exit_code_of,
+    finish,
+    make_client,
+    one_line,
+    open_fresh_store,
+    races_by_day,
+    read_json,
+    run_events_inprocess,
+    start_script,
+    truth_for,
+)
 from utils.pipeline import checkpoint as checkpoint_module
 from utils.pipeline.checkpoint import Checkpoint
 

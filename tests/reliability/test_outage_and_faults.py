@@ -8,9 +8,19 @@ from datetime import date, timedelta
 import psycopg
 import pytest
 
-from backfill_helpers import PG_SERVER, open_fresh_store, read_json, run_events_inprocess
-from rel_helpers import (
-    check_truth, finish, make_client, one_line, races_by_day, start_script, truth_for)
+from helpers import (
+    PG_SERVER,
+    check_truth,
+    finish,
+    make_client,
+    one_line,
+    open_fresh_store,
+    races_by_day,
+    read_json,
+    run_events_inprocess,
+    start_script,
+    truth_for,
+)
 from utils.pipeline.checkpoint import Checkpoint
 from utils.simulator import faults as simulator_module
 from utils.simulator.faults import FAULT_KINDS, FaultConfig

@@ -15,9 +15,19 @@ from datetime import date, timedelta
 import psycopg
 import pytest
 
-from backfill_helpers import PG_SERVER, open_fresh_store, wait_for_committed
+from helpers import (
+    PG_SERVER,
+    SUPABASE_KEY,
+    check_truth,
+    finish,
+    one_line,
+    open_fresh_store,
+    races_by_day,
+    start_script,
+    truth_for,
+    wait_for_committed,
+)
 from postgrest_fake import PostgrestFake
-from rel_helpers import SUPABASE_KEY, check_truth, finish, one_line, races_by_day, start_script, truth_for
 from utils.stores.postgres import PostgresStore
 
 TODAY = date.today()

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from backfill_helpers import REPO
-from rel_helpers import CAPTURED_TEXT, SECRETS, SESSION_START, finish, start_script
+from helpers import CAPTURED_TEXT, REPO, SECRETS, SESSION_START, finish, start_script
 
 
 def _files_written(tmp_root: Path) -> list[Path]:
@@ -38,7 +37,7 @@ def _scan(simulator, tmp_path, tmp_path_factory, stats):
     # ... and one that leaves a checkpoint and an error log behind (a day that keeps failing)
     from datetime import date, timedelta
 
-    from backfill_helpers import open_fresh_store
+    from helpers import open_fresh_store
     day = date.today() - timedelta(days=20)
     db = f"sqlite:///{tmp_path}/s.db"
     open_fresh_store(db).close()
