@@ -91,16 +91,17 @@ def _refuse_incremental_conflicts(options: EventsOptions) -> None:
             f"--start-date YYYY-MM-DD --end-date {options.end_date}")
 
 
-def plan_request(options: EventsOptions, today: date, store: Store | None = None) -> EventsRequest:
-    """The range to run: from the options, from the checkpoint (``--resume``) or from the
-    database (``--incremental``, which needs the store; ``preflight`` checks its conflicts before
-    a store is open)."""
+def plan_request(options: EventsOptions, today: date, store: Store | None = None,
+                 saved: Checkpoint | None = None) -> EventsRequest:
+    """The range to run: from the options, from the checkpoint (``--resume``: ``saved``, else the
+    file is read) or from the database (``--incremental``, which needs the store; ``preflight``
+    checks its conflicts before a store is open)."""
     if options.incremental:
         _refuse_incremental_conflicts(options)
         return incremental_request(options, store, today)
     files = run_files(options)
     if options.resume:
-        saved = Checkpoint.load(files.checkpoint)
+        saved = saved or Checkpoint.load(files.checkpoint)
         if saved is None:
             raise ConfigError(f"--resume: no checkpoint at {files.checkpoint}; "
                               f"start a run with --start-date first")
@@ -226,9 +227,12 @@ def print_status(request: EventsRequest, files: RunFiles, store: Store, today: d
         log.info(line)
 
 
-def _prepare_checkpoint(request: EventsRequest, files: RunFiles, resume: bool) -> tuple[Checkpoint, ErrorLog]:
-    if resume:
-        return Checkpoint.load(files.checkpoint), ErrorLog.load(files.errors)
+def _prepare_checkpoint(request: EventsRequest, files: RunFiles,
+                        saved: Checkpoint | None) -> tuple[Checkpoint, ErrorLog]:
+    """The checkpoint to continue (``saved``, for --resume) or a fresh pair, the previous files
+    kept as ``.prev``."""
+    if saved is not None:
+        return saved, ErrorLog.load(files.errors)
     for path in (files.checkpoint, files.errors):
         if path.exists():
             path.replace(path.with_name(path.name + ".prev"))
@@ -246,16 +250,18 @@ def run_events(options: EventsOptions, ctx: RunContext, *,
     """Run (or report on) the events backfill; returns the exit code. ``on_commit`` is told each
     day the database committed, and ``alongside_eta`` gives the seconds left of the work running
     beside (backfill_all's profile fetcher), for one ETA. A first Ctrl+C/SIGTERM sets
-    ``ctx.stop``: the days in flight are committed, then the run stops."""
+    ``ctx.stop``: the days in flight are committed, then the run stops. The checkpoint that
+    --resume continues is read once, under the run lock (``preflight`` only validated it)."""
     files = run_files(options)
-    request = plan_request(options, ctx.today, ctx.store)
     if options.check_status:
-        print_status(request, files, ctx.store, ctx.today)
+        print_status(plan_request(options, ctx.today, ctx.store), files, ctx.store, ctx.today)
         return ExitCode.OK
     hint = resume_command(options, files)
     set_interrupt_hint(f"Resume with: {hint}")     # for a second Ctrl+C
     with RunLock(files.lock), ctx.stop_on_signals(STOP_MESSAGE):
-        checkpoint, errors = _prepare_checkpoint(request, files, options.resume)
+        saved = Checkpoint.load(files.checkpoint) if options.resume and not options.incremental else None
+        request = plan_request(options, ctx.today, ctx.store, saved)
+        checkpoint, errors = _prepare_checkpoint(request, files, saved)
         checkpoint.database = ctx.store.display
         checkpoint.completed = committed_days(ctx.store, request, ctx.today) if options.resume else set()
         _announce(request, checkpoint, ctx.today, ctx.store.display)
