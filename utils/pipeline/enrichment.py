@@ -9,15 +9,16 @@ A 404 is stored as ``profile_status = 'not_found'`` and never asked again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
 
-from utils.ingest.entities import merge_units
 from utils.errors import DarkHorsesError, NotFoundError
-from utils.planning import SPEC_RATE_LIMITS, format_duration
+from utils.ingest.entities import merge_units
 from utils.ingest.rows import horse_profile_to_rows
+from utils.planning import SPEC_RATE_LIMITS, format_duration
 from utils.stores.base import Store
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ class HorseEnricher:
         self.client = client
         self.store = store
         self.workers = workers
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.should_stop = should_stop
         self.on_batch = on_batch
         self.on_horse = on_horse

@@ -203,7 +203,8 @@ def request_days(endpoint: str, params: dict, today: date) -> tuple[date, date] 
             day = date.fromisoformat(params["date"][-1]) if params.get("date") else today
             return day, day
         if endpoint == "results":
-            start = date.fromisoformat(params["start_date"][-1]) if params.get("start_date") else today - timedelta(days=365)
+            start = (date.fromisoformat(params["start_date"][-1]) if params.get("start_date")
+                     else today - timedelta(days=365))
             end = date.fromisoformat(params["end_date"][-1]) if params.get("end_date") else today
             return start, end
     except ValueError:

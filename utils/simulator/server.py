@@ -43,8 +43,15 @@ from urllib.parse import parse_qs, urlsplit
 
 from utils.planning import SPEC_RATE_LIMITS, uk_today
 from utils.simulator.dataset import RACECARDS_FROM, Dataset
-from utils.simulator.faults import (FAULT_KINDS, FaultConfig, FaultInjector, apply_payload_fault, fault_reply,
-                                    rate_limited, request_days)
+from utils.simulator.faults import (
+    FAULT_KINDS,
+    FaultConfig,
+    FaultInjector,
+    apply_payload_fault,
+    fault_reply,
+    rate_limited,
+    request_days,
+)
 from utils.simulator.reply import Reply
 
 log = logging.getLogger(__name__)
@@ -256,7 +263,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "RacingAPISimulator/1.0"
     timeout = 60
-    sim: "RacingAPISimulator"          # set on the subclass made per server
+    sim: RacingAPISimulator          # set on the subclass made per server
 
     def log_message(self, fmt, *args):  # quiet: the call log is the record
         log.debug("simulator: " + fmt, *args)
@@ -293,7 +300,7 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(data)
             self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError, socket.timeout):
+        except (TimeoutError, BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
     def _reset(self) -> None:
@@ -339,10 +346,11 @@ class RacingAPISimulator:
         self._today = value
 
     # --- lifecycle ---
-    def start(self) -> "RacingAPISimulator":
+    def start(self) -> RacingAPISimulator:
         handler = type("BoundHandler", (Handler,), {"sim": self})
         self._server = _Server((self.config.host, self.config.port), handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="racing-api-simulator", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="racing-api-simulator",
+                                        daemon=True)
         self._thread.start()
         return self
 
@@ -352,7 +360,7 @@ class RacingAPISimulator:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> "RacingAPISimulator":
+    def __enter__(self) -> RacingAPISimulator:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -391,7 +399,7 @@ class RacingAPISimulator:
         """Empty ``faults_injected`` and the fault queue."""
         self._faults.reset_counts()
 
-    def hold(self, endpoint: str) -> "Hold":
+    def hold(self, endpoint: str) -> Hold:
         """Make requests to ``endpoint`` wait until ``release()`` (or ``HOLD_MAX_S``): a test sees a
         process in the middle of its run (``hold.wait_for(n)``) without racing the clock."""
         gate = Hold()

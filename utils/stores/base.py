@@ -10,15 +10,16 @@ from __future__ import annotations
 import json
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from utils.errors import StoreError
 from utils.merge import merge_row
-from utils.stores.reads import check_params, read_of
 from utils.schema import MIGRATIONS_TABLE, TABLES, WRITE_ORDER, Table
+from utils.stores.reads import check_params, read_of
 
 UNIT_NOTE = "; the write unit was rolled back, nothing of it was written"
 Unit = Mapping[str, Iterable[Mapping[str, Any]]]
@@ -102,7 +103,7 @@ class DayMark:
     def regions_text(self) -> str:
         return " ".join(sorted(set(self.regions)))
 
-    def row(self, prepared: "Prepared", committed_at: datetime) -> dict[str, Any]:
+    def row(self, prepared: Prepared, committed_at: datetime) -> dict[str, Any]:
         """The mark as a row of ``ra_backfill_days`` (a source not carried is a gap, never False:
         a later write only adds sources). The day is ISO text, as SQLite stores and compares it."""
         counts = {table.name: len(rows) for table, rows in prepared}
@@ -122,7 +123,7 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def unit_json(prepared: "Prepared") -> str:
+def unit_json(prepared: Prepared) -> str:
     """The prepared unit as the JSON object ``ra_apply_day`` takes: ``{table: [row, …]}``."""
     return json.dumps({table.name: rows for table, rows in prepared}, default=jsonable,
                       separators=(",", ":"))
@@ -151,7 +152,7 @@ def first_line(exc: BaseException) -> str:
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # --- the interface ------------------------------------------------------------------------------

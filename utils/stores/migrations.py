@@ -18,10 +18,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from utils.errors import SchemaOutOfDateError, StoreAuthError, StoreConnectionError, StoreError
 from utils import REPO_ROOT
-from utils.schema import (INITIAL_MIGRATION, MERGE_MIGRATION, TABLES, WRITE_ORDER,
-                          render_sqlite_ddl, render_sqlite_merge_migration)
+from utils.errors import SchemaOutOfDateError, StoreAuthError, StoreConnectionError, StoreError
+from utils.schema import (
+    INITIAL_MIGRATION,
+    MERGE_MIGRATION,
+    TABLES,
+    WRITE_ORDER,
+    render_sqlite_ddl,
+    render_sqlite_merge_migration,
+)
 
 if TYPE_CHECKING:     # base.py calls into this module (Store.apply_migrations): no import back
     from utils.stores.base import Store
@@ -44,8 +50,8 @@ SQLITE_SQL = {
 
 def rendered_migrations() -> dict[str, str]:
     """The PostgreSQL migrations rendered from the schema modules (committed files must equal)."""
-    from utils.stores.pg_functions import render_merge_migration
     from utils.schema import render_postgres_ddl
+    from utils.stores.pg_functions import render_merge_migration
 
     return {INITIAL_MIGRATION: render_postgres_ddl(INITIAL_MIGRATION),
             MERGE_MIGRATION: render_merge_migration()}

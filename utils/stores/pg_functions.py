@@ -19,10 +19,20 @@ import re
 from typing import Any
 
 from utils.merge import upsert_sql
-from utils.stores.reads import READS, Read
-from utils.schema import (BACKFILL_DAYS, MERGE_MIGRATION, MIGRATIONS_TABLE, OBSERVED, PG_TYPES,
-                          TABLES, WRITE_ORDER, Table, _render_table, added_columns)
+from utils.schema import (
+    BACKFILL_DAYS,
+    MERGE_MIGRATION,
+    MIGRATIONS_TABLE,
+    OBSERVED,
+    PG_TYPES,
+    TABLES,
+    WRITE_ORDER,
+    Table,
+    _render_table,
+    added_columns,
+)
 from utils.stores.base import DayMark, WriteCounts
+from utils.stores.reads import READS, Read
 
 APPLY_FUNCTION = "ra_apply_day"
 SCHEMA_FUNCTION = "ra_schema_state"

@@ -15,13 +15,12 @@ from contextlib import contextmanager
 import psycopg
 from psycopg import errors as pg_errors
 
-from utils.stores.target import mask_url
 from utils.errors import StoreAuthError, StoreConnectionError, StoreError
+from utils.schema import MIGRATIONS_TABLE, PG_TYPES
+from utils.stores.base import UNIT_NOTE, DayMark, Prepared, Store, WriteCounts, first_line, scrub, unit_json
 from utils.stores.migrations import names_of_versions
 from utils.stores.pg_functions import APPLY_FUNCTION, APPLY_PARAMS, apply_counts, day_arguments
-from utils.schema import MIGRATIONS_TABLE, PG_TYPES
-from utils.stores.base import (UNIT_NOTE, DayMark, Prepared, Store, WriteCounts, first_line, scrub,
-                               unit_json)
+from utils.stores.target import mask_url
 
 AUTH_SQLSTATES = ("28000", "28P01")                  # invalid authorization / invalid password
 SHUTDOWN_SQLSTATES = ("57P01", "57P02", "57P03")     # admin/crash shutdown, cannot connect now

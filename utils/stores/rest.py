@@ -24,14 +24,19 @@ from typing import Any
 import httpx
 from postgrest.exceptions import APIError
 from supabase import ClientOptions, create_client
-from tenacity import (retry, retry_if_exception, stop_after_attempt, wait_exponential)
+from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
-from utils.errors import (ConfigError, SchemaOutOfDateError, StoreAuthError, StoreConnectionError,
-                          StoreError)
-from utils.stores.migrations import REST_HINT
-from utils.stores.pg_functions import (APPLY_FUNCTION, APPLY_PARTS_FUNCTION, SCHEMA_FUNCTION, STAGE_FUNCTION,
-                                apply_counts, day_arguments)
+from utils.errors import ConfigError, SchemaOutOfDateError, StoreAuthError, StoreConnectionError, StoreError
 from utils.stores.base import DayMark, Prepared, Store, WriteCounts, scrub, unit_json
+from utils.stores.migrations import REST_HINT
+from utils.stores.pg_functions import (
+    APPLY_FUNCTION,
+    APPLY_PARTS_FUNCTION,
+    SCHEMA_FUNCTION,
+    STAGE_FUNCTION,
+    apply_counts,
+    day_arguments,
+)
 
 UNKNOWN_FUNCTION = "PGRST202"                    # PostgREST: no such function in the schema cache
 TOO_LARGE = 413                                  # the gateway refused the request body

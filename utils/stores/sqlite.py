@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import contextmanager
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 from utils.errors import StoreConnectionError, StoreError
-from utils.schema import BACKFILL_DAYS, MIGRATIONS_TABLE, Table
 from utils.merge import upsert_sql
-from utils.stores.base import (UNIT_NOTE, DayMark, Prepared, Store, WriteCounts, columns_of,
-                               first_line, now_utc)
+from utils.schema import BACKFILL_DAYS, MIGRATIONS_TABLE, Table
+from utils.stores.base import UNIT_NOTE, DayMark, Prepared, Store, WriteCounts, columns_of, first_line, now_utc
 
 
 def _timestamp(value: datetime) -> str:
-    return (value.astimezone(timezone.utc) if value.tzinfo else value).isoformat()
+    return (value.astimezone(UTC) if value.tzinfo else value).isoformat()
 
 
 sqlite3.register_adapter(Decimal, lambda d: format(d, "f"))
@@ -92,7 +92,7 @@ class SqliteStore(Store):
         counts: dict[str, WriteCounts] = {}
         with self._transaction("write", UNIT_NOTE):
             for table, rows in prepared:
-                counts[table.name] = self._named(table, lambda: self._upsert(table, rows))
+                counts[table.name] = self._named(table, partial(self._upsert, table, rows))
             if mark is not None:
                 self._named(BACKFILL_DAYS, lambda: self._upsert(
                     BACKFILL_DAYS, [mark.row(prepared, now_utc())], touch=None))

@@ -12,13 +12,13 @@ nothing; ``init_db.py`` and the write commands create the file, but only in an e
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
-from utils.errors import ConfigError
 from utils import REPO_ROOT
+from utils.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///data/darkhorses.db"
 DEFAULT_DATA_DIR = REPO_ROOT / "data"   # created on demand for the default and demo databases
