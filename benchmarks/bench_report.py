@@ -58,9 +58,9 @@ def _admin():
 
 
 def _open_store():
-    from utils.stores.target import resolve_database
-    from utils.stores.migrations import apply_migrations
     from utils.stores import open_store
+    from utils.stores.migrations import apply_migrations
+    from utils.stores.target import resolve_database
 
     store = open_store(resolve_database(f"{SERVER}/{DATABASE}", {}))
     apply_migrations(store)

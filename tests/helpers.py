@@ -38,7 +38,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -49,14 +49,14 @@ from utils import planning
 from utils.api.client import RacingAPIClient, RetryPolicy
 from utils.commands.cli import build_parser
 from utils.commands.context import RunContext
-from utils.stores.target import resolve_database
-from utils.ingest.entities import extract_entities
 from utils.commands.events import EVENTS_OPTIONS, run_events
 from utils.commands.requests import EventsOptions
-from utils.stores.migrations import apply_migrations
+from utils.ingest.entities import extract_entities
+from utils.ingest.rows import racecard_to_rows, result_to_rows
 from utils.schema import AUDIT_COLUMNS, OBSERVED, TABLES, WRITE_ORDER
 from utils.stores import open_store
-from utils.ingest.rows import racecard_to_rows, result_to_rows
+from utils.stores.migrations import apply_migrations
+from utils.stores.target import resolve_database
 
 REPO = Path(__file__).resolve().parents[1]
 SIM_USER, SIM_PASSWORD = "demo", "demo-password"
@@ -213,7 +213,7 @@ def ground_truth(sim, start: date, end: date, *, today: date, regions=("gb", "ir
 
 
 # --- the rows a correct backfill of the ground truth leaves ---------------------------------------
-TRUTH_FETCHED_AT = datetime(2000, 1, 1, tzinfo=timezone.utc)   # result_updated_at is volatile anyway
+TRUTH_FETCHED_AT = datetime(2000, 1, 1, tzinfo=UTC)   # result_updated_at is volatile anyway
 
 
 def _rank(spec, row: dict) -> tuple:
@@ -277,7 +277,7 @@ def _canonical(kind: str, value):
         return value.isoformat() if hasattr(value, "isoformat") else str(value)
     if kind == "ts":
         moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-        return moment.astimezone(timezone.utc).isoformat() if moment.tzinfo else moment.isoformat()
+        return moment.astimezone(UTC).isoformat() if moment.tzinfo else moment.isoformat()
     return str(value)
 
 

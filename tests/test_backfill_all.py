@@ -7,14 +7,14 @@ import sys
 from datetime import date, timedelta
 
 from helpers import REPO, make_client, open_fresh_store, run_events_inprocess
-from utils.commands.backfill_all import ALL_OPTIONS, run_all
 from utils.api.client import RacingAPIClient, RetryPolicy
+from utils.checks.verification import run_checks, verify
+from utils.commands.backfill_all import ALL_OPTIONS, run_all
 from utils.commands.cli import build_parser
 from utils.commands.context import RunContext
 from utils.commands.requests import AllOptions
 from utils.errors import ExitCode
 from utils.pipeline.masters import BOOKMAKERS, run_masters
-from utils.checks.verification import run_checks, verify
 
 TODAY = date.today()
 REQUIRED_BOOKMAKERS = {"bet365", "william_hill", "ladbrokes", "coral", "paddy_power", "betfair",

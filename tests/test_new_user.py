@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -56,8 +56,8 @@ def fresh_db(tmp_path: Path, name: str = "db.db") -> str:
 # clock cannot pass by luck. 2026-03-10 12:30 UTC is 02:30 on the 11th on Kiritimati (UTC+14);
 # 03:00 UTC is 20:00 on the 9th in Los Angeles (PDT from 8 March). Both are the 10th in the UK.
 UK_DAY = date(2026, 3, 10)
-KIRITIMATI_NOW = datetime(2026, 3, 10, 12, 30, tzinfo=timezone.utc)
-LOS_ANGELES_NOW = datetime(2026, 3, 10, 3, 0, tzinfo=timezone.utc)
+KIRITIMATI_NOW = datetime(2026, 3, 10, 12, 30, tzinfo=UTC)
+LOS_ANGELES_NOW = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("instant, uk", [
@@ -81,7 +81,7 @@ def test_uk_today_is_the_london_date_of_the_instant(instant, uk):
 def test_the_built_in_uk_rule_agrees_with_the_time_zone_database_every_half_hour_of_two_years():
     from utils import planning
 
-    moment = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    moment = datetime(2025, 1, 1, tzinfo=UTC)
     while moment.year < 2027:
         assert planning.uk_today(moment, use_tz_database=False) == planning.uk_today(moment), moment
         moment += timedelta(minutes=30)
@@ -145,7 +145,7 @@ def _zone_on_another_date_than_the_uk() -> tuple[str, date]:
     ahead once it is past 10:00 in London, Pago Pago behind until 11:00), not near a midnight."""
     from zoneinfo import ZoneInfo
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     uk = now.astimezone(ZoneInfo("Europe/London"))
     for name in ("Pacific/Kiritimati", "America/Los_Angeles", "Pacific/Pago_Pago"):
         local = now.astimezone(ZoneInfo(name))
@@ -452,7 +452,7 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         yield fresh_db(tmp_path)
         return
-    from pg_databases import temporary_database, _admin
+    from pg_databases import _admin, temporary_database
 
     _admin().close()                   # a loud skip (or a failure with REQUIRE_POSTGRES=1)
     with temporary_database("dh_new_user") as url:
@@ -803,7 +803,7 @@ def _run_on_a_terminal(argv: list[str], env: dict) -> tuple[int, str]:
 def test_the_enrichment_bar_moves_with_each_horse(simulator, tmp_path):
     from helpers import script_env
     from utils.pipeline.enrichment import BATCH_SIZE
-    from utils.simulator.server import FaultConfig
+    from utils.simulator.faults import FaultConfig
 
     url = fresh_db(tmp_path)
     load(url, simulator, RECENT_START, RECENT_START + timedelta(days=2), tmp_path)

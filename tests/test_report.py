@@ -11,7 +11,7 @@ import json
 import random
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -36,7 +36,7 @@ def _masters() -> dict[str, list[dict]]:
         row = {"id": f"hrs_{i}", "name": f"Horse {i}"}
         status = PROFILE_STATUSES[i % 3]
         if status:
-            row.update(profile_status=status, enriched_at=datetime(2024, 3, 1, tzinfo=timezone.utc))
+            row.update(profile_status=status, enriched_at=datetime(2024, 3, 1, tzinfo=UTC))
         horses.append(row)
     return {"ra_mst_horses": horses,
             "ra_mst_jockeys": [{"id": f"jky_{i}", "name": f"Jockey {i}"} for i in range(15)],
@@ -74,9 +74,9 @@ def fill(store) -> None:
 
 
 def _open(url: str):
-    from utils.stores.target import resolve_database
-    from utils.stores.migrations import apply_migrations
     from utils.stores import open_store
+    from utils.stores.migrations import apply_migrations
+    from utils.stores.target import resolve_database
 
     store = open_store(resolve_database(url, {}))
     apply_migrations(store)

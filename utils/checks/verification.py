@@ -127,6 +127,3 @@ def verify(store: Store, start: date, end: date, *, today: date, log) -> bool:
     log.info("Verification %s (%s to %s)",
              "FAILED: " + ", ".join(c.name for c in failed) if failed else "passed", start, end)
     return not failed
-
-
-ranges = date_ranges   # alias until utils/commands/report.py is updated (the import is in utils/checks/coverage.py now)

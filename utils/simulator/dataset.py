@@ -26,6 +26,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 RACECARDS_FROM = date(2023, 1, 23)
+RESULTS_WINDOW_DAYS = 365          # results of the last 365 days; older ones need the add-on
 RESULTS_FROM = date(1988, 1, 1)
 HORSE_CROP = 9000                 # horses per foaling year (flat: first half, jumps: second half)
 HORSE_NOT_FOUND_RATE = 0.08       # share of horses whose /pro profile 404s

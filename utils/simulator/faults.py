@@ -25,6 +25,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+from utils.simulator.dataset import RESULTS_WINDOW_DAYS
 from utils.simulator.reply import Reply
 
 FAULT_KINDS = ("5xx", "429", "reset", "timeout", "truncated", "html200", "null_strings", "short_page",
@@ -204,7 +205,7 @@ def request_days(endpoint: str, params: dict, today: date) -> tuple[date, date] 
             return day, day
         if endpoint == "results":
             start = (date.fromisoformat(params["start_date"][-1]) if params.get("start_date")
-                     else today - timedelta(days=365))
+                     else today - timedelta(days=RESULTS_WINDOW_DAYS))
             end = date.fromisoformat(params["end_date"][-1]) if params.get("end_date") else today
             return start, end
     except ValueError:

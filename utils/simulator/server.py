@@ -42,7 +42,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from utils.planning import SPEC_RATE_LIMITS, uk_today
-from utils.simulator.dataset import RACECARDS_FROM, Dataset
+from utils.simulator.dataset import RACECARDS_FROM, RESULTS_WINDOW_DAYS, Dataset
 from utils.simulator.faults import (
     FAULT_KINDS,
     FaultConfig,
@@ -60,7 +60,6 @@ RATE_LIMITS = SPEC_RATE_LIMITS   # the spec's per-endpoint limits, one copy for 
 HISTORY_DETAIL = ("Your plan does not include results older than 12 months. "
                   "The historical results add-on removes this limit.")
 RACECARD_AHEAD_DAYS = 7
-RESULTS_WINDOW_DAYS = 365
 
 
 @dataclass

@@ -80,7 +80,7 @@ def sqlite_sql(name: str) -> str:
     try:
         return SQLITE_SQL[name]()
     except KeyError:
-        raise StoreError(f"migration {name} has no SQLite version in utils/migrations.SQLITE_SQL") from None
+        raise StoreError(f"migration {name} has no SQLite version in utils/stores/migrations.SQLITE_SQL") from None
 
 
 def pending_migrations(store: Store) -> list[str]:
@@ -102,7 +102,7 @@ def apply_migrations(store: Store) -> list[str]:
 
 def _hint(store: Store) -> str:
     """What to run: REST cannot migrate; PostgreSQL takes init_db.py or the Supabase CLI."""
-    kind = getattr(store, "kind", "")
+    kind = store.kind
     if kind == "supabase_rest":
         return REST_HINT
     return f"Run: {INIT_COMMAND}" + (" (or supabase db push)" if kind == "postgres" else "")
