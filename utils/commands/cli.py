@@ -98,12 +98,17 @@ def region_code(text: str) -> str:
     return code
 
 
+def check_order(start: date | None, end: date | None) -> None:
+    """An end before a start is refused the same way by every command that takes a range."""
+    if start is not None and end is not None and end < start:
+        raise ConfigError(f"--end-date {end} is before --start-date {start}")
+
+
 def validate_range(start: date, end: date, *, today: date) -> None:
     """Refuse ranges the API can never serve, before any call or write is made."""
     if start < EARLIEST_DATE:
         raise ConfigError(f"--start-date {start} is before {EARLIEST_DATE}, the start of the API's history")
-    if end < start:
-        raise ConfigError(f"--end-date {end} is before --start-date {start}")
+    check_order(start, end)
     latest = today + timedelta(days=MAX_DAYS_AHEAD)
     if end > latest:
         raise ConfigError(f"--end-date {end} is more than {MAX_DAYS_AHEAD} days ahead "

@@ -28,8 +28,9 @@ from utils.checks.coverage import (
     collect,
     default_range,
 )
+from utils.commands.cli import check_order
 from utils.commands.context import RunContext
-from utils.commands.requests import ReportOptions, check_order
+from utils.commands.requests import ReportOptions
 from utils.errors import ExitCode
 from utils.pipeline.checkpoint import DEFAULT_RUN_FILES, ErrorLog, atomic_write_json
 from utils.planning import days_between

@@ -7,8 +7,8 @@ exactly what its command reads, with a type, and is built in one place from the 
 option is declared once, in ``utils/commands/cli.py``), else the field's default. ``backfill_all``
 composes the events and enrichment requests; nothing else ever sees argparse.
 
-The checks that several commands share are written once: ``check_order`` (an end before a start)
-here, the range the API can serve in ``cli.validate_range``.
+The checks that several commands share are written once, in ``utils/commands/cli.py``:
+``check_order`` (an end before a start) and ``validate_range`` (the range the API can serve).
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from utils import REPO_ROOT
-from utils.commands.cli import DEFAULT_REGIONS, options_given
+from utils.commands.cli import DEFAULT_REGIONS, check_order, options_given
 from utils.errors import ConfigError
 from utils.pipeline.events import DEFAULT_DAYS_IN_FLIGHT
 from utils.stores.target import mask_url
@@ -34,12 +34,6 @@ def declared_options(cls: type[R], args: argparse.Namespace, **given: Any) -> R:
     values = {f.name: parsed[f.name] for f in fields(cls)  # type: ignore[arg-type]
               if f.name in parsed and f.name not in given}
     return cls(**values, **given)
-
-
-def check_order(start: date | None, end: date | None) -> None:
-    """An end before a start is refused the same way by every command that takes a range."""
-    if start is not None and end is not None and end < start:
-        raise ConfigError(f"--end-date {end} is before --start-date {start}")
 
 
 @dataclass(frozen=True)

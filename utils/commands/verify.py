@@ -10,8 +10,9 @@ import logging
 from datetime import date
 
 from utils.checks.verification import verify
+from utils.commands.cli import check_order
 from utils.commands.context import RunContext
-from utils.commands.requests import RangeOptions, check_order
+from utils.commands.requests import RangeOptions
 from utils.errors import ExitCode
 from utils.stores.base import Store
 
