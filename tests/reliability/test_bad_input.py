@@ -173,13 +173,16 @@ def _sample_day(sim):
 def mutated_day(draw, base):
     day, results, cards = base
     results, cards = copy.deepcopy(results), copy.deepcopy(cards)
-    results[0]["runners"][0]["horse"] = SQL                      # always some SQL-looking text
+    sql_runner = results[0]["runners"][0]
+    sql_runner["horse"] = SQL                                     # always some SQL-looking text
     for _ in range(draw(st.integers(1, 6))):
         payload = draw(st.sampled_from(results + cards))
         runners = payload.get("runners")
         runners = [r for r in runners if isinstance(r, dict)] if isinstance(runners, list) else []
         target = payload if draw(st.booleans()) or not runners else draw(st.sampled_from(runners))
         field = draw(st.sampled_from(sorted(target)))
+        if target is sql_runner and field == "horse":
+            continue          # the name the final check looks for: a later example must not rename it
         target[field] = draw(nasty)
     return DayData(day, results=results, racecards=cards)
 
