@@ -194,7 +194,7 @@ OPTIONS: dict[str, Callable[[argparse.ArgumentParser], object]] = {
 
 
 # Options whose default is filled in after parsing (argparse's own default would hide whether the
-# user typed the option): a command that must refuse a conflicting option looks at ``args.given``.
+# user typed the option): a request that must refuse a conflicting option looks at ``args.given``.
 LATE_DEFAULTS: dict[str, Callable[[], object]] = {"region_codes": lambda: list(DEFAULT_REGIONS)}
 
 
@@ -223,15 +223,6 @@ class OneLineParser(argparse.ArgumentParser):
                 setattr(parsed, dest, default())
         parsed.given = frozenset(given)
         return parsed, extra
-
-
-def options_given(args: argparse.Namespace) -> frozenset[str]:
-    """The options typed on the command line (``OneLineParser``); for a namespace built by hand,
-    every option that holds a value other than None/False."""
-    given = getattr(args, "given", None)
-    if given is not None:
-        return frozenset(given)
-    return frozenset(k for k, v in vars(args).items() if v is not None and v is not False)
 
 
 def build_parser(prog: str, description: str, names: Iterable[str]) -> argparse.ArgumentParser:

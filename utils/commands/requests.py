@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from utils import REPO_ROOT
-from utils.commands.cli import DEFAULT_REGIONS, check_order, options_given
+from utils.commands.cli import DEFAULT_REGIONS, check_order
 from utils.errors import ConfigError
 from utils.pipeline.events import DEFAULT_DAYS_IN_FLIGHT
 from utils.stores.target import mask_url
@@ -79,7 +79,7 @@ class EventsOptions:
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> EventsOptions:
         return declared_options(cls, args, target=Target.from_args(args),
-                                regions_given="region_codes" in options_given(args))
+                                regions_given="region_codes" in args.given)
 
     @property
     def racecards(self) -> bool:
