@@ -271,7 +271,8 @@ def run_events(options: EventsOptions, ctx: RunContext, *,
         backfill = EventsBackfill(client=ctx.client, store=ctx.store, request=request,
                                   checkpoint=checkpoint, errors=errors, progress=progress,
                                   today=ctx.today, stop=ctx.stop, resume=options.resume,
-                                  days_in_flight=options.days_in_flight, on_commit=on_commit)
+                                  days_in_flight=options.days_in_flight, on_commit=on_commit,
+                                  committed=set(checkpoint.completed))
         try:
             totals = backfill.run()
         finally:

@@ -255,10 +255,12 @@ class EventsBackfill:
                  errors: ErrorLog, progress: Progress, today: date,
                  stop: StopFlag | None = None, clock: Callable[[], datetime] | None = None,
                  resume: bool = False, days_in_flight: int = DEFAULT_DAYS_IN_FLIGHT,
-                 on_commit: Callable[[date], None] | None = None):
+                 on_commit: Callable[[date], None] | None = None, committed: set[date] | None = None):
         """``resume``: skip the days the database already holds for this request (a fresh run,
-        or an incremental one, fetches every day of its range again)."""
+        or an incremental one, fetches every day of its range again); ``committed`` is that set
+        when the caller has just read it (``committed_days``), so it is not read twice."""
         self.resume = resume
+        self.committed = committed
         self.on_commit = on_commit
         self.days_in_flight = max(1, int(days_in_flight))
         self.client = client
@@ -286,8 +288,11 @@ class EventsBackfill:
         """Process every pending day; returns run totals. Raises critical errors unchanged (after
         the days in flight have settled)."""
         totals = {"days": 0, "failed_days": 0, "races": 0, "runners": 0}
-        self.checkpoint.completed = (committed_days(self.store, self.request, self.today)
-                                     if self.resume else set())
+        if not self.resume:
+            self.checkpoint.completed = set()
+        else:
+            self.checkpoint.completed = (self.committed if self.committed is not None
+                                         else committed_days(self.store, self.request, self.today))
         self._init_stats()
         self.checkpoint.save()   # proves the checkpoint is writable before any data is written
         use_one_malloc_arena()   # before the fetch threads start (see utils/pipeline/memory.py)
