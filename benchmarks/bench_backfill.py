@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import multiprocessing
 import os
 import platform
 import resource
@@ -43,6 +42,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import pyspy_profile  # noqa: E402
+from child_process import PipedChild  # noqa: E402
 from helpers import (  # noqa: E402
     FAST_RETRY,
     SIM_PASSWORD,
@@ -210,27 +210,16 @@ def _sim_child(conn, config_kwargs: dict, fault_kwargs: dict) -> None:
             return
 
 
-class ChildSimulator:
+class ChildSimulator(PipedChild):
     """The spec's rate limits are enforced by a server in another process, as the real API is:
     an in-process simulator would share our GIL and bill its JSON building to the backfill."""
 
     def __init__(self, config_kwargs: dict, fault_kwargs: dict):
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_sim_child, args=(child, config_kwargs, fault_kwargs), daemon=True)
-        self._proc.start()
-        self.base_url = self._conn.recv()
+        super().__init__(_sim_child, config_kwargs, fault_kwargs)
+        self.base_url = self.greeting
 
     def calls(self) -> list[tuple]:
-        self._conn.send("calls")
-        return self._conn.recv()
-
-    def stop(self) -> None:
-        try:
-            self._conn.send("stop")
-            self._conn.recv()
-        finally:
-            self._proc.join(10)
+        return self.ask("calls")
 
 
 class StandaloneSimulator:

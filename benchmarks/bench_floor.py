@@ -46,7 +46,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import multiprocessing
 import os
 import subprocess
 import sys
@@ -65,6 +64,7 @@ for _p in (ROOT, ROOT / "tests", ROOT / "benchmarks"):
 
 from bench_backfill import DATA_ENDPOINTS, api_floor, data_calls  # noqa: E402
 from bench_remote import FakeProcess, _admin_connect, fake_kind, fidelity_notes, run_header, with_port  # noqa: E402
+from child_process import PipedChild  # noqa: E402
 from delay_proxy import ProxyProcess  # noqa: E402
 from helpers import SIM_PASSWORD, SIM_USER, create_database, drop_database, postgres_available  # noqa: E402
 from utils import planning  # noqa: E402
@@ -169,30 +169,14 @@ def _sim_child(conn, today: date, latency_ms: int, start: date, end: date) -> No
             return
 
 
-class FloorSimulator:
+class FloorSimulator(PipedChild):
     def __init__(self, today: date, latency_ms: int, start: date, end: date):
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
         # not a daemon: the prebuild runs in worker processes of its own
-        self._proc = ctx.Process(target=_sim_child, args=(child, today, latency_ms, start, end))
-        self._proc.start()
-        child.close()
-        self.base_url, self.needed, self.prebuild_s = self._conn.recv()
+        super().__init__(_sim_child, today, latency_ms, start, end, daemon=False)
+        self.base_url, self.needed, self.prebuild_s = self.greeting
 
     def calls(self) -> list[tuple]:
-        self._conn.send("calls")
-        return self._conn.recv()
-
-    def stop(self) -> None:
-        try:
-            self._conn.send("stop")
-            self._conn.recv()
-        except (OSError, EOFError):
-            pass
-        self._proc.join(10)
-        if self._proc.is_alive():
-            self._proc.terminate()
-            self._proc.join(5)
+        return self.ask("calls")
 
 
 # --- the call log ---------------------------------------------------------------------------------

@@ -48,7 +48,6 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
-import multiprocessing
 import os
 import platform
 import shlex
@@ -66,6 +65,7 @@ for _p in (ROOT, ROOT / "tests", ROOT / "benchmarks"):
         sys.path.insert(0, str(_p))
 
 from bench_backfill import ChildSimulator, DatabaseClock, SimStub, api_floor, cpu_model, data_calls, last_days  # noqa: E402
+from child_process import PipedChild  # noqa: E402
 from delay_proxy import ProxyProcess  # noqa: E402
 from helpers import (  # noqa: E402
     SIM_PASSWORD,
@@ -274,38 +274,21 @@ def _fake_child(conn, kind: str, database_url: str | None) -> None:
             pass
 
 
-class FakeProcess:
+class FakeProcess(PipedChild):
     """``tests/postgrest_fake.PostgrestFake`` in a spawned child, its request log over a pipe."""
 
     def __init__(self, kind: str, database_url: str | None):
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_fake_child, args=(child, kind, database_url), daemon=True)
-        self._proc.start()
-        child.close()
-        reply = self._conn.recv()
-        if reply[0] == "error":
+        super().__init__(_fake_child, kind, database_url)
+        if self.greeting[0] == "error":
             self._proc.join(5)
-            raise RuntimeError(f"PostgREST fake did not start: {reply[1]}")
-        _ok, self.url, self.key = reply
+            raise RuntimeError(f"PostgREST fake did not start: {self.greeting[1]}")
+        _ok, self.url, self.key = self.greeting
 
     def requests(self) -> list[dict]:
-        self._conn.send("requests")
-        return self._conn.recv()
+        return self.ask("requests")
 
     def clear(self) -> None:
-        self._conn.send("clear")
-        self._conn.recv()
-
-    def stop(self) -> None:
-        try:
-            self._conn.send("stop")
-            self._conn.recv()
-        except (OSError, EOFError):
-            pass
-        self._proc.join(10)
-        if self._proc.is_alive():
-            self._proc.terminate()
+        self.ask("clear")
 
 
 # --- one leg ------------------------------------------------------------------------------------

@@ -55,13 +55,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing
 import signal
 import socket
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
+
+from child_process import PipedChild
 
 CHUNK = 65536
 LATE_MS = 2.0          # a chunk written later than this after its due time counts as late
@@ -386,58 +387,37 @@ class ProxyProcess:
         self._args = (target_host, int(target_port), self.delay_ms, int(listen_port))
         self._kwargs = {"listen_host": listen_host}
         self.port: int | None = None
-        self._proc = None
-        self._conn = None
-        self._lock = threading.Lock()
+        self._child: PipedChild | None = None
 
     @property
     def rtt_ms(self) -> float:
         return 2 * self.delay_ms
 
     def start(self) -> ProxyProcess:
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_proxy_child, args=(child, self._args, self._kwargs),
-                                 name="delay-proxy", daemon=True)
-        self._proc.start()
-        child.close()
-        kind, value = self._conn.recv()
+        child = PipedChild(_proxy_child, self._args, self._kwargs, name="delay-proxy")
+        kind, value = child.greeting
         if kind == "error":
-            self._proc.join(5)
+            child.stop()
             raise OSError(f"delay proxy did not start: {value}")
-        self.port = value
+        self._child, self.port = child, value
         return self
 
-    def _ask(self, msg):
-        with self._lock:
-            self._conn.send(msg)
-            return self._conn.recv()
-
     def stats(self) -> dict:
-        return self._ask("stats")
+        return self._child.ask("stats")
 
     def reset(self) -> None:
-        self._ask("reset")
+        self._child.ask("reset")
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
-        return self._ask(("wait_idle", timeout))
+        return self._child.ask(("wait_idle", timeout))
 
     def stop(self) -> None:
-        if not self._proc:
-            return
-        try:
-            self._ask("stop")
-        except (OSError, EOFError):
-            pass
-        self._proc.join(10)
-        if self._proc.is_alive():
-            self._proc.terminate()
-            self._proc.join(5)
-        self._conn.close()
-        self._proc = None
+        if self._child is not None:
+            self._child.stop()
+            self._child = None
 
     def __enter__(self) -> ProxyProcess:
-        return self.start() if not self._proc else self
+        return self.start() if self._child is None else self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
