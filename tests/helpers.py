@@ -74,10 +74,12 @@ def open_fresh_store(url: str):
 
 
 def make_client(sim, *, username: str | None = None, password: str | None = None,
-                retry: RetryPolicy = FAST_RETRY, timeout: float = 2.0, rate_scale: float = 50.0,
+                retry: RetryPolicy = FAST_RETRY, timeout: float = 10.0, rate_scale: float = 50.0,
                 **kwargs) -> RacingAPIClient:
     """A client for ``sim`` with its own credentials (or the ones given), fast retries, and pacing
-    scaled up (the shared simulators enforce no limits) so tests run fast."""
+    scaled up (the shared simulators enforce no limits) so tests run fast. The timeout is long
+    enough that a loopback call on a busy 2-CPU machine is never cut off and retried (which adds a
+    call the exact call counts would see); tests of stalls give their own short timeout."""
     return RacingAPIClient(sim.config.username if username is None else username,
                            sim.config.password if password is None else password,
                            base_url=sim.base_url, retry=retry, timeout=timeout, rate_scale=rate_scale,
